@@ -31,15 +31,29 @@ public sealed partial class Tensor
         return [.. r];
     }
 
+    /// <summary>How <see cref="ReduceDims"/> combines the elements of a reduced block.</summary>
+    internal enum ReduceKind { Sum, Max, Min }
+
+    /// <summary>Sum over the given dimensions (no autograd); see <see cref="ReduceDims"/>.</summary>
+    internal static Tensor SumDims(Tensor x, int[] dims, bool keepDim) => ReduceDims(x, dims, keepDim, ReduceKind.Sum, "sum");
+
     /// <summary>
-    /// Sum over the given dimensions (no autograd). Dimensions are collapsed into alternating kept and
-    /// reduced blocks; the innermost block is either summed as one vectorized run (reduced) or
-    /// accumulated row by row with a vectorized add (kept). Accumulation order is fixed.
+    /// Sum, max or min over the given dimensions (no autograd). Dimensions are collapsed into
+    /// alternating kept and reduced blocks; the innermost block is either reduced as one vectorized
+    /// run (reduced) or combined row by row with a vectorized element-wise op (kept). Accumulation
+    /// order is fixed. Max and min propagate NaN and reject an empty reduction, as PyTorch does.
     /// </summary>
-    internal static Tensor SumDims(Tensor x, int[] dims, bool keepDim)
+    internal static Tensor ReduceDims(Tensor x, int[] dims, bool keepDim, ReduceKind kind, string op)
     {
         var outDims = ReducedShape(x.Dims, dims, keepDim);
         var r = new Tensor(outDims);
+        if (kind != ReduceKind.Sum)
+        {
+            if (x.Numel == 0 && r.Numel > 0)
+                throw new ShapeException(op, "non-empty dimensions to reduce (the identity of max/min is undefined)",
+                    $"input {x.ShapeString} reduced over dims {ShapeException.Str(dims)}");
+            r.Span.Fill(kind == ReduceKind.Max ? float.NegativeInfinity : float.PositiveInfinity);
+        }
         if (x.Numel == 0) return r;
         // Strides of the output seen from the input's index space: 0 on reduced dimensions.
         var full = (int[])x.Dims.Clone();
@@ -54,8 +68,24 @@ public sealed partial class Tensor
         var src = x.Storage; var dst = r.Storage;
         for (int pos = 0; pos < src.Length; pos += inner)
         {
-            if (innerReduced) dst[oo] += TensorPrimitives.Sum(src.AsSpan(io, inner));
-            else TensorPrimitives.Add(dst.AsSpan(oo, inner), src.AsSpan(io, inner), dst.AsSpan(oo, inner));
+            var s = src.AsSpan(io, inner);
+            if (innerReduced)
+                dst[oo] = kind switch
+                {
+                    ReduceKind.Sum => dst[oo] + TensorPrimitives.Sum(s),
+                    ReduceKind.Max => MaxPropagateNaN(dst[oo], TensorPrimitives.Max(s)),
+                    _ => MinPropagateNaN(dst[oo], TensorPrimitives.Min(s)),
+                };
+            else
+            {
+                var dd = dst.AsSpan(oo, inner);
+                switch (kind)
+                {
+                    case ReduceKind.Sum: TensorPrimitives.Add(dd, s, dd); break;
+                    case ReduceKind.Max: TensorPrimitives.Max(dd, s, dd); break;
+                    default: TensorPrimitives.Min(dd, s, dd); break;
+                }
+            }
             for (int d = rank - 2; d >= 0; d--)
             {
                 io += st[0][d]; oo += st[1][d];
@@ -66,6 +96,9 @@ public sealed partial class Tensor
         }
         return r;
     }
+
+    static float MaxPropagateNaN(float a, float b) => float.IsNaN(a) || float.IsNaN(b) ? float.NaN : MathF.Max(a, b);
+    static float MinPropagateNaN(float a, float b) => float.IsNaN(a) || float.IsNaN(b) ? float.NaN : MathF.Min(a, b);
 
     /// <summary>The sum of all elements, as a zero-dimensional tensor.</summary>
     public Tensor Sum() => Sum(null, keepDim: false);
