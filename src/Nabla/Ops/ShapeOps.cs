@@ -60,10 +60,52 @@ public sealed partial class Tensor
                 throw new ShapeException("expand", $"size {src} or any size where the input has 1 (dimension {i})",
                     $"{dims[i]} (input {x.ShapeString}, target {ShapeException.Str(shape)})");
         }
-        var y = BinaryForward(x, new Tensor(dims), BinaryOp.Add, "expand");
+        var y = new Tensor(dims, clear: false);
+        StridedCopy(x.Storage, 0, Broadcast.Strides(x.Dims, dims), y.Storage, 0, ContiguousStrides(dims), dims);
         return Record(y, "expand", [x], g => [g]); // the engine sums g back to x's shape
     }
 
     /// <summary>Instance form of <see cref="Expand(Tensor, int[])"/>.</summary>
     public Tensor Expand(params int[] shape) => Expand(this, shape);
+
+    /// <summary>
+    /// Merges dimensions <paramref name="startDim"/> to <paramref name="endDim"/> into one, as
+    /// <c>torch.flatten</c>; a scalar becomes a one-element vector. Shares storage.
+    /// </summary>
+    public Tensor Flatten(int startDim = 0, int endDim = -1)
+    {
+        if (Rank == 0) return Reshape(1);
+        int s = NormalizeDim(startDim, Rank, "flatten"), e = NormalizeDim(endDim, Rank, "flatten");
+        if (s > e)
+            throw new ShapeException("flatten", "startDim <= endDim", $"startDim = {startDim}, endDim = {endDim} for input {ShapeString}");
+        var dims = new List<int>();
+        for (int i = 0; i < s; i++) dims.Add(Dims[i]);
+        int merged = 1;
+        for (int i = s; i <= e; i++) merged *= Dims[i];
+        dims.Add(merged);
+        for (int i = e + 1; i < Rank; i++) dims.Add(Dims[i]);
+        return Reshape([.. dims]); // (..., d_s, ..., d_e, ...) -> (..., d_s * ... * d_e, ...)
+    }
+
+    /// <summary>Removes every dimension of size 1, as <c>torch.squeeze</c>. Shares storage.</summary>
+    public Tensor Squeeze() => Reshape([.. Dims.Where(d => d != 1)]);
+
+    /// <summary>Removes <paramref name="dim"/> if its size is 1; otherwise returns the same shape, as PyTorch. Shares storage.</summary>
+    public Tensor Squeeze(int dim)
+    {
+        int d = NormalizeDim(dim, Rank, "squeeze");
+        if (Rank == 0 || Dims[d] != 1) return Reshape(Dims);
+        var dims = new List<int>(Dims);
+        dims.RemoveAt(d);
+        return Reshape([.. dims]);
+    }
+
+    /// <summary>Inserts a dimension of size 1 at <paramref name="dim"/> (in [-(rank+1), rank]), as <c>torch.unsqueeze</c>. Shares storage.</summary>
+    public Tensor Unsqueeze(int dim)
+    {
+        int d = NormalizeDim(dim, Rank + 1, "unsqueeze");
+        var dims = new List<int>(Dims);
+        dims.Insert(d, 1);
+        return Reshape([.. dims]);
+    }
 }

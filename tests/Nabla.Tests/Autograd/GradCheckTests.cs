@@ -72,6 +72,28 @@ public class GradCheckTests
         ["logsumexp dim"] = new(x => x[0].LogSumExp(1), [G(1, -3, 3, 3, 4)]),
         ["logsumexp dims keepDim"] = new(x => x[0].LogSumExp([0, 2], keepDim: true), [G(1, -3, 3, 2, 3, 4)]),
         ["logsumexp all"] = new(x => x[0].LogSumExp(null), [G(1, -3, 3, 2, 3)]),
+        // shape ops
+        ["reshape"] = new(x => x[0].Reshape(3, -1), [G(1, -1, 1, 2, 3)]),
+        ["expand"] = new(x => x[0].Expand(2, 3, 4), [G(1, -1, 1, 3, 1)]),
+        ["flatten"] = new(x => x[0].Flatten(1), [G(1, -1, 1, 2, 3, 2)]),
+        ["squeeze"] = new(x => x[0].Squeeze(), [G(1, -1, 1, 2, 1, 3)]),
+        ["unsqueeze"] = new(x => x[0].Unsqueeze(1), [G(1, -1, 1, 2, 3)]),
+        ["permute"] = new(x => x[0].Permute(2, 0, 1), [G(1, -1, 1, 2, 3, 4)]),
+        ["transpose"] = new(x => x[0].Transpose(0, 2), [G(1, -1, 1, 2, 3, 4)]),
+        ["T"] = new(x => x[0].T, [G(1, -1, 1, 2, 3)]),
+        ["slice"] = new(x => x[0].Slice(1, 1..^1), [G(1, -1, 1, 2, 4)]),
+        ["narrow"] = new(x => x[0].Narrow(0, 1, 2), [G(1, -1, 1, 4, 3)]),
+        ["indexer"] = new(x => x[0][1..3, ..2], [G(1, -1, 1, 4, 3)]),
+        ["select"] = new(x => x[0].Select(1, -1), [G(1, -1, 1, 2, 3)]),
+        ["cat"] = new(x => Tensor.Cat([x[0], x[1], x[0]], 1), [G(1, -1, 1, 2, 3), G(2, -1, 1, 2, 1)]),
+        ["stack"] = new(x => Tensor.Stack([x[0], x[1]], 1), [G(1, -1, 1, 2, 3), G(2, -1, 1, 2, 3)]),
+        ["pad"] = new(x => x[0].Pad([1, 2, 0, 1], 3f), [G(1, -1, 1, 2, 3)]),
+        // indexing
+        ["gather"] = new(x => x[0].Gather(1, Tensor.FromArray([2f, 0f, 0f, 1f, 1f, 1f], 2, 3)), [G(1, -1, 1, 2, 4)]),
+        ["gather smaller index"] = new(x => x[0].Gather(0, Tensor.FromArray([2f, 0f], 1, 2)), [G(1, -1, 1, 3, 3)]),
+        ["scatter_add"] = new(x => x[0].ScatterAdd(1, Tensor.FromArray([0f, 0f, 2f, 1f], 2, 2), x[1]), [G(1, -1, 1, 2, 3), G(2, -1, 1, 2, 2)]),
+        ["scatter_add larger src"] = new(x => x[0].ScatterAdd(0, Tensor.FromArray([1f, 0f], 1, 2), x[1]), [G(1, -1, 1, 2, 3), G(2, -1, 1, 2, 3)]),
+        ["index_select"] = new(x => x[0].IndexSelect(1, Tensor.FromArray([2f, 0f, 2f])), [G(1, -1, 1, 2, 3, 2)]),
     };
 
     public static TheoryData<string> Names() => [.. Cases.Keys];
