@@ -94,6 +94,15 @@ public class GradCheckTests
         ["scatter_add"] = new(x => x[0].ScatterAdd(1, Tensor.FromArray([0f, 0f, 2f, 1f], 2, 2), x[1]), [G(1, -1, 1, 2, 3), G(2, -1, 1, 2, 2)]),
         ["scatter_add larger src"] = new(x => x[0].ScatterAdd(0, Tensor.FromArray([1f, 0f], 1, 2), x[1]), [G(1, -1, 1, 2, 3), G(2, -1, 1, 2, 3)]),
         ["index_select"] = new(x => x[0].IndexSelect(1, Tensor.FromArray([2f, 0f, 2f])), [G(1, -1, 1, 2, 3, 2)]),
+        // matmul
+        ["matmul dot"] = new(x => x[0].MatMul(x[1]), [G(1, -1, 1, 4), G(2, -1, 1, 4)]),
+        ["matmul 2d"] = new(x => x[0].MatMul(x[1]), [G(1, -1, 1, 3, 4), G(2, -1, 1, 4, 2)]),
+        ["matmul vector-matrix"] = new(x => x[0].MatMul(x[1]), [G(1, -1, 1, 4), G(2, -1, 1, 4, 3)]),
+        ["matmul matrix-vector"] = new(x => x[0].MatMul(x[1]), [G(1, -1, 1, 3, 4), G(2, -1, 1, 4)]),
+        ["matmul batched x matrix"] = new(x => x[0].MatMul(x[1]), [G(1, -1, 1, 2, 3, 4), G(2, -1, 1, 4, 2)]),
+        ["matmul matrix x batched"] = new(x => x[0].MatMul(x[1]), [G(1, -1, 1, 3, 4), G(2, -1, 1, 2, 4, 2)]),
+        ["matmul batched broadcast"] = new(x => x[0].MatMul(x[1]), [G(1, -1, 1, 2, 1, 3, 4), G(2, -1, 1, 3, 4, 2)]),
+        ["matmul vector x batched"] = new(x => x[0].MatMul(x[1]), [G(1, -1, 1, 4), G(2, -1, 1, 2, 4, 3)]),
     };
 
     public static TheoryData<string> Names() => [.. Cases.Keys];
