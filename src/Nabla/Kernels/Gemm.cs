@@ -1,8 +1,40 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Nabla.Kernels;
 
-/// <summary>Single-precision general matrix multiply: C = alpha * op(A) * op(B) + beta * C, row-major.</summary>
-public static class Gemm
+/// <summary>
+/// Single-precision general matrix multiply in the BLIS style: C = alpha * op(A) * op(B) + beta * C,
+/// row-major, for all four transpose combinations.
+/// </summary>
+/// <remarks>
+/// <para>The five BLIS loops: columns of C in blocks of NC; the shared dimension in blocks of KC (a
+/// KC x NC block of B is packed into NR-wide micro-panels); rows in blocks of MC (an MC x KC block of
+/// A is packed into MR-tall micro-panels, sized for L2); then NR columns by MR rows, where a
+/// register-blocked micro-kernel (<see cref="MicroKernels"/>) runs over KC. The micro-kernel is
+/// chosen at run time: 14x32 on Vector512 (AVX-512), 6x16 on Vector256, 4x8 on Vector128.</para>
+/// <para>Parallel work is split over output blocks only, and each output element is always the
+/// same sequence of fused multiply-adds, so the result is bitwise identical for any thread count
+/// (and across the three micro-kernels). When op(B) is B itself and few row blocks will reuse a
+/// packed panel (the skinny shapes of a training step), B is read in place instead of packed.</para>
+/// <para>Packing buffers are native, 64-byte aligned and kept per thread: after warm-up a call
+/// allocates nothing on the managed heap.</para>
+/// </remarks>
+public static unsafe class Gemm
 {
+    /// <summary>Which micro-kernel family to use; chosen from the hardware, overridable for tests.</summary>
+    internal enum Isa { Vector128, Vector256, Vector512 }
+
+    internal static Isa Selected { get; set; } =
+        Vector512.IsHardwareAccelerated ? Isa.Vector512 : Vector256.IsHardwareAccelerated ? Isa.Vector256 : Isa.Vector128;
+
+    // Cache blocking. KC is the same for every kernel, so every kernel computes the same bits.
+    internal const int KC = 256;
+    const int MCRows = 168;   // 12 micro-panels of 14 rows: 168 x 256 floats = 168 KB of A in L2
+    const int NC = 2048;      // 256 x 2048 floats = 2 MB of packed B
+    const double ParallelFlops = 2e6; // below this a second thread costs more than it saves
+
     /// <summary>
     /// C (m x n, leading dimension ldc) = alpha * op(A) * op(B) + beta * C, where op(A) is m x k
     /// (A stored k x m when <paramref name="transA"/>) and op(B) is k x n (B stored n x k when
@@ -12,14 +44,269 @@ public static class Gemm
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
     {
-        // Temporary reference implementation; replaced by the packed kernel.
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentException($"Sgemm: expected non-negative sizes; got m = {m}, n = {n}, k = {k}");
+        CheckMatrix("A", a.Length, transA ? k : m, transA ? m : k, lda);
+        CheckMatrix("B", b.Length, transB ? n : k, transB ? k : n, ldb);
+        CheckMatrix("C", c.Length, m, n, ldc);
+        if (m == 0 || n == 0) return;
+        fixed (float* pa = a, pb = b, pc = c)
+            Run(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+    }
+
+    static void CheckMatrix(string name, int length, int rows, int cols, int ld)
+    {
+        if (ld < Math.Max(1, cols))
+            throw new ArgumentException($"Sgemm: expected leading dimension of {name} >= {Math.Max(1, cols)} (its stored row length); got {ld}");
+        long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (length < need)
+            throw new ArgumentException($"Sgemm: expected {name} to hold at least {need} elements for a {rows} x {cols} matrix with leading dimension {ld}; got {length}");
+    }
+
+    /// <summary>The unchecked entry point for callers that validated their arguments.</summary>
+    internal static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        var job = t_job ??= new GemmJob();
+        job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Selected);
+        int parts = 2.0 * m * n * k < ParallelFlops ? 1 : Math.Min(Threading.NumThreads, job.MaxParts());
+        WorkerPool.Run(job, parts);
+    }
+
+    [ThreadStatic] static GemmJob? t_job;
+
+    static void ScaleC(int m, int n, float beta, float* c, int ldc)
+    {
         for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
+        {
+            var row = new Span<float>(c + (long)i * ldc, n);
+            if (beta == 0) row.Clear();
+            else if (beta != 1) System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+        }
+    }
+
+    /// <summary>One call's arguments and its split over threads: by rows or by columns of C.</summary>
+    sealed class GemmJob : IParallelJob
+    {
+        bool _transA, _transB;
+        int _m, _n, _k, _lda, _ldb, _ldc, _mr, _nr;
+        float _alpha, _beta;
+        float* _a, _b, _c;
+        Isa _isa;
+
+        public void Set(bool transA, bool transB, int m, int n, int k, float alpha,
+            float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Isa isa)
+        {
+            (_transA, _transB, _m, _n, _k, _alpha, _lda, _ldb, _beta, _ldc, _isa) =
+                (transA, transB, m, n, k, alpha, lda, ldb, beta, ldc, isa);
+            _a = a; _b = b; _c = c;
+            (_mr, _nr) = Shape(isa);
+        }
+
+        bool SplitColumns => (_n + _nr - 1) / _nr >= (_m + _mr - 1) / _mr;
+
+        public int MaxParts() => SplitColumns ? (_n + _nr - 1) / _nr : (_m + _mr - 1) / _mr;
+
+        public void Run(int part, int parts)
+        {
+            if (SplitColumns)
             {
-                float s = 0;
-                for (int p = 0; p < k; p++)
-                    s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-                c[i * ldc + j] = beta == 0 ? alpha * s : alpha * s + beta * c[i * ldc + j];
+                var (j0, j1) = Range(_n, _nr, part, parts);
+                if (j1 > j0) Serial(0, _m, j0, j1);
             }
+            else
+            {
+                var (i0, i1) = Range(_m, _mr, part, parts);
+                if (i1 > i0) Serial(i0, i1, 0, _n);
+            }
+        }
+
+        /// <summary>Part <paramref name="part"/> of [0, size) in whole blocks, as even as blocks allow.</summary>
+        static (int, int) Range(int size, int block, int part, int parts)
+        {
+            int blocks = (size + block - 1) / block;
+            int lo = (int)((long)blocks * part / parts) * block, hi = (int)((long)blocks * (part + 1) / parts) * block;
+            return (Math.Min(lo, size), Math.Min(hi, size));
+        }
+
+        /// <summary>The five BLIS loops over rows [i0, i1) and columns [j0, j1) of C.</summary>
+        void Serial(int i0, int i1, int j0, int j1)
+        {
+            int mr = _mr, nr = _nr;
+            int mcBlock = Math.Max(mr, MCRows / mr * mr);
+            var buf = t_buffers ??= new PackBuffers();
+            // Reading B in place pays when a packed panel would be reused by few row blocks.
+            bool directB = !_transB && i1 - i0 <= 2 * mcBlock;
+            float* packA = buf.A(mcBlock * KC);
+            float* packB = buf.B(directB ? KC * nr : KC * Math.Min(NC, RoundUp(j1 - j0, nr)));
+            float* tile = stackalloc float[14 * 32 + 16];
+            for (int jc = j0; jc < j1; jc += NC)
+            {
+                int nc = Math.Min(NC, j1 - jc);
+                for (int pc = 0; pc < _k; pc += KC)
+                {
+                    int kc = Math.Min(KC, _k - pc);
+                    float beta = pc == 0 ? _beta : 1f;
+                    if (!directB) PackB(pc, jc, kc, nc, packB);
+                    for (int ic = i0; ic < i1; ic += mcBlock)
+                    {
+                        int mc = Math.Min(mcBlock, i1 - ic);
+                        PackA(ic, pc, mc, kc, packA);
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            int nrr = Math.Min(nr, nc - jr);
+                            float* bp; nint bStride;
+                            if (!directB) { bp = packB + (long)jr * kc; bStride = nr; }
+                            else if (nrr == nr) { bp = _b + (long)pc * _ldb + jc + jr; bStride = _ldb; }
+                            else { PackBPanel(pc, jc + jr, kc, nrr, packB); bp = packB; bStride = nr; }
+                            for (int ir = 0; ir < mc; ir += mr)
+                            {
+                                int mrr = Math.Min(mr, mc - ir);
+                                float* ap = packA + (long)ir * kc;
+                                float* cp = _c + (long)(ic + ir) * _ldc + jc + jr;
+                                if (mrr == mr && nrr == nr) Kernel(kc, ap, bp, bStride, cp, _ldc, _alpha, beta);
+                                else EdgeTile(kc, ap, bp, bStride, cp, mrr, nrr, beta, tile);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>A partial tile: computed whole into a scratch tile, then the valid part copied out.</summary>
+        void EdgeTile(int kc, float* ap, float* bp, nint bStride, float* cp, int mrr, int nrr, float beta, float* tile)
+        {
+            int nr = _nr;
+            if (beta != 0)
+                for (int r = 0; r < mrr; r++)
+                    new ReadOnlySpan<float>(cp + (long)r * _ldc, nrr).CopyTo(new Span<float>(tile + r * nr, nrr));
+            Kernel(kc, ap, bp, bStride, tile, nr, _alpha, beta);
+            for (int r = 0; r < mrr; r++)
+                new ReadOnlySpan<float>(tile + r * nr, nrr).CopyTo(new Span<float>(cp + (long)r * _ldc, nrr));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void Kernel(int kc, float* a, float* b, nint bStride, float* c, nint ldc, float alpha, float beta)
+        {
+            switch (_isa)
+            {
+                case Isa.Vector512: MicroKernels.Kernel14x32(kc, a, b, bStride, c, ldc, alpha, beta); break;
+                case Isa.Vector256: MicroKernels.Kernel6x16(kc, a, b, bStride, c, ldc, alpha, beta); break;
+                default: MicroKernels.Kernel4x8(kc, a, b, bStride, c, ldc, alpha, beta); break;
+            }
+        }
+
+        /// <summary>
+        /// Packs rows [ic, ic+mc) x columns [pc, pc+kc) of op(A) into MR-tall micro-panels, each laid
+        /// out p-major (MR values per p); rows past the end are zero.
+        /// </summary>
+        void PackA(int ic, int pc, int mc, int kc, float* dst)
+        {
+            int mr = _mr;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int rows = Math.Min(mr, mc - ir);
+                float* d = dst + (long)ir * kc;
+                if (_transA)
+                {
+                    // op(A)[i, p] = A[p, i]: MR consecutive values of row p of A
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* s = _a + (long)(pc + p) * _lda + ic + ir;
+                        float* dp = d + p * mr;
+                        int r = 0;
+                        for (; r < rows; r++) dp[r] = s[r];
+                        for (; r < mr; r++) dp[r] = 0;
+                    }
+                }
+                else
+                {
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float* s = _a + (long)(ic + ir + r) * _lda + pc;
+                        for (int p = 0; p < kc; p++) d[p * mr + r] = s[p];
+                    }
+                    for (int r = rows; r < mr; r++)
+                        for (int p = 0; p < kc; p++) d[p * mr + r] = 0;
+                }
+            }
+        }
+
+        /// <summary>Packs rows [pc, pc+kc) x columns [jc, jc+nc) of op(B) into NR-wide micro-panels.</summary>
+        void PackB(int pc, int jc, int kc, int nc, float* dst)
+        {
+            int nr = _nr;
+            for (int jr = 0; jr < nc; jr += nr)
+                PackBPanel(pc, jc + jr, kc, Math.Min(nr, nc - jr), dst + (long)jr * kc);
+        }
+
+        /// <summary>One micro-panel of op(B): kc rows of NR values, columns past <paramref name="cols"/> zero.</summary>
+        void PackBPanel(int pc, int j, int kc, int cols, float* d)
+        {
+            int nr = _nr;
+            if (!_transB)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* s = _b + (long)(pc + p) * _ldb + j;
+                    float* dp = d + p * nr;
+                    new ReadOnlySpan<float>(s, cols).CopyTo(new Span<float>(dp, cols));
+                    if (cols < nr) new Span<float>(dp + cols, nr - cols).Clear();
+                }
+            }
+            else
+            {
+                // op(B)[p, j] = B[j, p]: column c of the panel is a contiguous run of row j+c of B
+                for (int cc = 0; cc < cols; cc++)
+                {
+                    float* s = _b + (long)(j + cc) * _ldb + pc;
+                    for (int p = 0; p < kc; p++) d[p * nr + cc] = s[p];
+                }
+                for (int cc = cols; cc < nr; cc++)
+                    for (int p = 0; p < kc; p++) d[p * nr + cc] = 0;
+            }
+        }
+    }
+
+    internal static (int Mr, int Nr) Shape(Isa isa) => isa switch
+    {
+        Isa.Vector512 => (14, 32),
+        Isa.Vector256 => (6, 16),
+        _ => (4, 8),
+    };
+
+    static int RoundUp(int x, int m) => (x + m - 1) / m * m;
+
+    [ThreadStatic] static PackBuffers? t_buffers;
+
+    /// <summary>A thread's packing buffers: native, 64-byte aligned, grown on demand, freed with the thread.</summary>
+    sealed class PackBuffers
+    {
+        float* _a, _b;
+        nuint _aCap, _bCap;
+
+        public float* A(int floats) => Ensure(ref _a, ref _aCap, floats);
+        public float* B(int floats) => Ensure(ref _b, ref _bCap, floats);
+
+        static float* Ensure(ref float* p, ref nuint cap, int floats)
+        {
+            if ((nuint)floats <= cap) return p;
+            if (p != null) NativeMemory.AlignedFree(p);
+            p = (float*)NativeMemory.AlignedAlloc((nuint)floats * sizeof(float), 64);
+            cap = (nuint)floats;
+            return p;
+        }
+
+        ~PackBuffers()
+        {
+            if (_a != null) NativeMemory.AlignedFree(_a);
+            if (_b != null) NativeMemory.AlignedFree(_b);
+        }
     }
 }

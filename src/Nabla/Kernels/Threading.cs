@@ -1,0 +1,32 @@
+namespace Nabla;
+
+/// <summary>
+/// How many threads Nabla's kernels use, like <c>torch.set_num_threads</c>. The default comes from
+/// the environment variable <c>NABLA_NUM_THREADS</c>, else the number of processors. Kernels split
+/// work over output blocks only, so results are bitwise identical for every thread count.
+/// </summary>
+public static class Threading
+{
+    static int s_numThreads = FromEnvironment();
+
+    /// <summary>The number of threads kernels may use (at least 1).</summary>
+    public static int NumThreads
+    {
+        get => s_numThreads;
+        set
+        {
+            if (value < 1)
+                throw new ArgumentOutOfRangeException(nameof(value), value, $"Threading.NumThreads: expected at least 1; got {value}");
+            s_numThreads = value;
+        }
+    }
+
+    static int FromEnvironment()
+    {
+        var s = Environment.GetEnvironmentVariable("NABLA_NUM_THREADS");
+        if (string.IsNullOrWhiteSpace(s)) return Environment.ProcessorCount;
+        if (!int.TryParse(s, out int n) || n < 1)
+            throw new InvalidOperationException($"NABLA_NUM_THREADS: expected a positive integer; got '{s}'");
+        return n;
+    }
+}
