@@ -34,6 +34,7 @@ public static unsafe class Gemm
     const int MCRows = 168;   // 12 micro-panels of 14 rows: 168 x 256 floats = 168 KB of A in L2
     const int NC = 2048;      // 256 x 2048 floats = 2 MB of packed B
     const double ParallelFlops = 2e6; // below this a second thread costs more than it saves
+    const int ChunksPerThread = 4;
 
     /// <summary>
     /// C (m x n, leading dimension ldc) = alpha * op(A) * op(B) + beta * C, where op(A) is m x k
@@ -75,8 +76,10 @@ public static unsafe class Gemm
         }
         var job = t_job ??= new GemmJob();
         job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Selected);
-        int parts = 2.0 * m * n * k < ParallelFlops ? 1 : Math.Min(Threading.NumThreads, job.MaxParts());
-        WorkerPool.Run(job, parts);
+        int threads = 2.0 * m * n * k < ParallelFlops ? 1 : Threading.NumThreads;
+        // A few chunks per thread, so that a thread the OS does not schedule is covered by the others.
+        int chunks = threads == 1 ? 1 : Math.Min(job.Blocks(), ChunksPerThread * threads);
+        WorkerPool.Run(job, chunks, threads);
     }
 
     [ThreadStatic] static GemmJob? t_job;
@@ -91,7 +94,7 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>One call's arguments and its split over threads: by rows or by columns of C.</summary>
+    /// <summary>One call's arguments and its split into chunks: by rows or by columns of C.</summary>
     sealed class GemmJob : IParallelJob
     {
         bool _transA, _transB;
@@ -111,9 +114,10 @@ public static unsafe class Gemm
 
         bool SplitColumns => (_n + _nr - 1) / _nr >= (_m + _mr - 1) / _mr;
 
-        public int MaxParts() => SplitColumns ? (_n + _nr - 1) / _nr : (_m + _mr - 1) / _mr;
+        /// <summary>How many micro-panels the split dimension has: the most chunks worth making.</summary>
+        public int Blocks() => SplitColumns ? (_n + _nr - 1) / _nr : (_m + _mr - 1) / _mr;
 
-        public void Run(int part, int parts)
+        public void RunChunk(int part, int parts)
         {
             if (SplitColumns)
             {

@@ -1,17 +1,23 @@
 namespace Nabla.Kernels;
 
-/// <summary>A piece of parallel work: part <c>part</c> of <c>parts</c>, run once on some thread.</summary>
+/// <summary>Parallel work cut into chunks; each chunk is run exactly once, on some thread.</summary>
 internal interface IParallelJob
 {
-    void Run(int part, int parts);
+    void RunChunk(int chunk, int chunks);
 }
 
 /// <summary>
-/// Persistent worker threads for kernels. The caller runs part 0 itself and workers run the rest;
-/// a worker spins briefly after each job (back-to-back kernels in a training step then cost well
-/// under a microsecond to dispatch) and then parks on a semaphore. Dispatch allocates nothing.
-/// A call made while another is in flight (from another thread, or nested) runs serially.
+/// Persistent worker threads for kernels. The caller and the workers claim chunks of a job from a
+/// shared counter until none are left, so a worker that the operating system has not scheduled (a
+/// busy neighbour on a two-core machine) delays nothing: the caller simply does its share. A worker
+/// spins briefly after each job, so back-to-back kernels in a training step cost well under a
+/// microsecond to dispatch, then parks on a semaphore. Dispatch allocates nothing.
 /// </summary>
+/// <remarks>
+/// The claim counter carries the job's generation in its high 32 bits, so a worker that wakes late
+/// can never claim a chunk of a job that has finished. A call made while another is in flight
+/// (another thread, or nested) runs serially on its caller.
+/// </remarks>
 internal static class WorkerPool
 {
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Workers live as long as the process.")]
@@ -19,51 +25,69 @@ internal static class WorkerPool
     {
         public readonly SemaphoreSlim Wake = new(0);
         public int Parked;
-        public int Part;
     }
 
     static readonly object s_lock = new();
     static Worker[] s_workers = [];
     static IParallelJob? s_job;
-    static int s_parts;
-    static long s_generation;
-    static int s_pending;
+    static int s_chunks;
+    static int s_generation;
+    static long s_claim;     // (generation << 32) | next chunk
+    static int s_done;
     static int s_busy;
     static Exception? s_error;
 
-    /// <summary>Spin iterations (of Thread.SpinWait(8)) before a worker parks: tens of microseconds.</summary>
+    /// <summary>Spin iterations (of Thread.SpinWait(8)) before an idle worker parks: tens of microseconds.</summary>
     const int SpinIterations = 4000;
 
-    public static void Run(IParallelJob job, int parts)
+    /// <summary>Runs every chunk of <paramref name="job"/>, on up to <paramref name="threads"/> threads.</summary>
+    public static void Run(IParallelJob job, int chunks, int threads)
     {
-        if (parts <= 1 || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        if (threads <= 1 || chunks <= 1 || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
         {
-            for (int p = 0; p < parts; p++) job.Run(p, parts);
+            for (int c = 0; c < chunks; c++) job.RunChunk(c, chunks);
             return;
         }
         try
         {
-            EnsureWorkers(parts - 1);
+            int helpers = Math.Min(threads, chunks) - 1;
+            EnsureWorkers(helpers);
             s_job = job;
-            s_parts = parts;
+            s_chunks = chunks;
             s_error = null;
-            // Every worker acknowledges every job (those not needed skip it), so none can lag
-            // behind into the next generation.
+            Volatile.Write(ref s_done, 0);
+            int gen = s_generation + 1;
+            Volatile.Write(ref s_claim, (long)gen << 32);
+            Volatile.Write(ref s_generation, gen); // publishes the job to spinning workers
             var workers = s_workers;
-            Volatile.Write(ref s_pending, workers.Length);
-            for (int w = 0; w < workers.Length; w++) workers[w].Part = w + 1;
-            Interlocked.Increment(ref s_generation);
-            for (int w = 0; w < workers.Length; w++)
+            for (int w = 0; w < helpers; w++)
                 if (Interlocked.CompareExchange(ref workers[w].Parked, 0, 1) == 1) workers[w].Wake.Release();
-            job.Run(0, parts);
+            Work(gen);
             var spin = new SpinWait();
-            while (Volatile.Read(ref s_pending) != 0) spin.SpinOnce(-1);
+            while (Volatile.Read(ref s_done) != chunks) spin.SpinOnce(-1);
             s_job = null;
             if (s_error is { } e) throw new AggregateException("A kernel worker failed", e);
         }
         finally
         {
             Volatile.Write(ref s_busy, 0);
+        }
+    }
+
+    /// <summary>Claims and runs chunks of generation <paramref name="gen"/> until none are left.</summary>
+    static void Work(int gen)
+    {
+        while (true)
+        {
+            long cur = Volatile.Read(ref s_claim);
+            if ((int)(cur >> 32) != gen) return;
+            int next = (int)cur;
+            if (next >= s_chunks) return;
+            if (Interlocked.CompareExchange(ref s_claim, cur + 1, cur) != cur) continue;
+            // A claimed chunk keeps the job from completing, so s_job is still this generation's.
+            try { s_job!.RunChunk(next, s_chunks); }
+            catch (Exception e) { s_error = e; }
+            Interlocked.Increment(ref s_done);
         }
     }
 
@@ -79,16 +103,14 @@ internal static class WorkerPool
             for (int i = ws.Length; i < count; i++)
             {
                 var w = grown[i] = new Worker();
-                int index = i;
-                long start = Volatile.Read(ref s_generation); // the worker waits for the next job
-                var t = new Thread(() => Loop(w, index, start)) { IsBackground = true, Name = $"nabla-worker-{i + 1}" };
-                t.Start();
+                int start = Volatile.Read(ref s_generation); // the worker waits for the next job
+                new Thread(() => Loop(w, start)) { IsBackground = true, Name = $"nabla-worker-{i + 1}" }.Start();
             }
             s_workers = grown;
         }
     }
 
-    static void Loop(Worker w, int index, long seen)
+    static void Loop(Worker w, int seen)
     {
         while (true)
         {
@@ -99,8 +121,8 @@ internal static class WorkerPool
                 Interlocked.Exchange(ref w.Parked, 1);
                 if (Volatile.Read(ref s_generation) != seen)
                 {
-                    // A job arrived while parking: take it, but if the dispatcher already cleared
-                    // the flag it also released the semaphore, which must be consumed.
+                    // A job arrived while parking: if the dispatcher already cleared the flag, it
+                    // also released the semaphore, which must be consumed.
                     if (Interlocked.CompareExchange(ref w.Parked, 0, 1) != 1) w.Wake.Wait();
                     break;
                 }
@@ -108,14 +130,7 @@ internal static class WorkerPool
                 spins = 0;
             }
             seen = Volatile.Read(ref s_generation);
-            var job = s_job;
-            // Only workers with an index below parts-1 take part in this job.
-            if (job is not null && index < s_parts - 1)
-            {
-                try { job.Run(w.Part, s_parts); }
-                catch (Exception e) { s_error = e; }
-            }
-            Interlocked.Decrement(ref s_pending);
+            Work(seen);
         }
     }
 }

@@ -1,0 +1,87 @@
+// The standard workloads of shared/BENCHMARKS.md on Nabla, printing one JSON object per line.
+// Usage: dotnet run -c Release --project bench/Nabla.Bench -- [workload ...] [--threads N] [--seconds S]
+// Workloads: gemm (square n = 128..2048, as the libtorch anchor), gemm_skinny (the shapes of training
+// steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models). No name: all.
+using System.Diagnostics;
+using System.Text.Json;
+using Nabla;
+using Nabla.Kernels;
+
+var workloads = new Dictionary<string, Action<double>>
+{
+    ["gemm"] = seconds => GemmWorkload.Square(seconds),
+    ["gemm_skinny"] = seconds => GemmWorkload.Skinny(seconds),
+};
+
+int threads = 2;
+double seconds = 3.0;
+var chosen = new List<string>();
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--threads" when i + 1 < args.Length && int.TryParse(args[i + 1], out int t) && t >= 1:
+            threads = t; i++; break;
+        case "--seconds" when i + 1 < args.Length && double.TryParse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture, out double s) && s > 0:
+            seconds = s; i++; break;
+        default:
+            if (!workloads.ContainsKey(args[i]))
+            {
+                Console.Error.WriteLine($"nabla-bench: unknown argument '{args[i]}'; expected a workload ({string.Join(", ", workloads.Keys)}), --threads N (N >= 1) or --seconds S (S > 0)");
+                return 2;
+            }
+            chosen.Add(args[i]);
+            break;
+    }
+}
+Threading.NumThreads = threads;
+foreach (var name in chosen.Count == 0 ? workloads.Keys.ToList() : chosen) workloads[name](seconds);
+return 0;
+
+static class GemmWorkload
+{
+    public static void Square(double seconds)
+    {
+        foreach (int n in new[] { 128, 256, 512, 1024, 2048 })
+        {
+            double gflops = Measure(n, n, n, seconds);
+            Emit(new { engine = "nabla", workload = "gemm", n, threads = Threading.NumThreads, gflops = Math.Round(gflops, 1) });
+        }
+    }
+
+    public static void Skinny(double seconds)
+    {
+        // (m, n, k): batch-64 and batch-128 linear layers (forward and both backward products),
+        // im2col'd convolutions of cnn_train, and K = 64.
+        var shapes = new (int M, int N, int K)[]
+        {
+            (64, 1024, 1024), (64, 4096, 1024), (1024, 1024, 64), (128, 512, 784), (784, 512, 128),
+            (128, 784, 512), (32, 6272, 9), (64, 1568, 288), (288, 1568, 64),
+        };
+        foreach (var (m, n, k) in shapes)
+        {
+            double gflops = Measure(m, n, k, seconds);
+            Emit(new { engine = "nabla", workload = "gemm_skinny", m, n, k, threads = Threading.NumThreads, gflops = Math.Round(gflops, 1) });
+        }
+    }
+
+    /// <summary>GFLOPS of C = A·B (row-major, no transposes) over at least <paramref name="seconds"/> after warm-up.</summary>
+    static double Measure(int m, int n, int k, double seconds)
+    {
+        var g = new Generator(0);
+        var a = Tensor.Randn([m, k], g).ToArray();
+        var b = Tensor.Randn([k, n], g).ToArray();
+        var c = new float[m * n];
+        for (int i = 0; i < 3; i++) Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+        var sw = Stopwatch.StartNew();
+        long steps = 0;
+        while (sw.Elapsed.TotalSeconds < seconds)
+        {
+            Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+            steps++;
+        }
+        return 2.0 * m * n * k * steps / sw.Elapsed.TotalSeconds / 1e9;
+    }
+
+    static void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
+}
