@@ -13,7 +13,7 @@ public sealed partial class Tensor
         var first = tensors[0];
         if (first.Rank == 0)
             throw new ShapeException("cat", "tensors with at least one dimension", "a scalar (tensor 0)", "use Stack to join scalars");
-        int d = NormalizeDim(dim, first.Rank, "cat");
+        int d = NormalizeDim(dim, first.Rank, "cat", first.Dims);
         var outDims = (int[])first.Dims.Clone();
         long total = 0;
         for (int i = 0; i < tensors.Length; i++)
@@ -67,7 +67,7 @@ public sealed partial class Tensor
         for (int i = 1; i < tensors.Length; i++)
             if (!tensors[i].SameShape(first))
                 throw new ShapeException("stack", $"tensors of one shape {first.ShapeString}", $"tensor {i} of shape {tensors[i].ShapeString}");
-        int d = NormalizeDim(dim, first.Rank + 1, "stack");
+        int d = NormalizeDim(dim, first.Rank + 1, "stack", first.Dims);
         return Cat([.. tensors.Select(t => t.Unsqueeze(d))], d);
     }
 }

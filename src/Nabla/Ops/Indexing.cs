@@ -12,7 +12,7 @@ public sealed partial class Tensor
     /// <param name="index">Integral values in [0, x.Size(dim)), stored as floats.</param>
     public static Tensor Gather(Tensor x, int dim, Tensor index)
     {
-        dim = NormalizeDim(dim, x.Rank, "gather");
+        dim = NormalizeDim(dim, x.Rank, "gather", x.Dims);
         var offs = IndexOffsets(x, dim, index, null, "gather");
         var y = new Tensor((int[])index.Dims.Clone(), clear: false);
         var xs = x.Storage; var ys = y.Storage;
@@ -31,7 +31,7 @@ public sealed partial class Tensor
     /// </summary>
     public static Tensor ScatterAdd(Tensor x, int dim, Tensor index, Tensor src)
     {
-        dim = NormalizeDim(dim, x.Rank, "scatter_add");
+        dim = NormalizeDim(dim, x.Rank, "scatter_add", x.Dims);
         var srcOffs = src.Rank == index.Rank ? Offsets(index.Dims, ContiguousStrides(src.Dims)) : null;
         var offs = IndexOffsets(x, dim, index, src, "scatter_add");
         var y = x.Clone();
@@ -59,7 +59,7 @@ public sealed partial class Tensor
     /// </summary>
     public static Tensor IndexSelect(Tensor x, int dim, Tensor index)
     {
-        dim = NormalizeDim(dim, x.Rank, "index_select");
+        dim = NormalizeDim(dim, x.Rank, "index_select", x.Dims);
         if (index.Rank > 1)
             throw new ShapeException("index_select", "a one-dimensional index", $"index {index.ShapeString}");
         int size = x.Rank == 0 ? 1 : x.Dims[dim];

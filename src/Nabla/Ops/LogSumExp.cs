@@ -15,7 +15,7 @@ public sealed partial class Tensor
     public Tensor LogSumExp(int[]? dims, bool keepDim = false)
     {
         var x = this;
-        var nd = NormalizeDims(dims, Rank, "logsumexp");
+        var nd = NormalizeDims(dims, Rank, "logsumexp", Dims);
         var keptShape = ReducedShape(x.Dims, nd, keepDim: true);
         var outShape = ReducedShape(x.Dims, nd, keepDim);
         Tensor yk;

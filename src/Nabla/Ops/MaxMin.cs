@@ -41,7 +41,7 @@ public sealed partial class Tensor
 
     static Tensor Extremum(Tensor x, int[]? dims, bool keepDim, ReduceKind kind, string op)
     {
-        var nd = NormalizeDims(dims, x.Rank, op);
+        var nd = NormalizeDims(dims, x.Rank, op, x.Dims);
         var y = ReduceDims(x, nd, keepDim, kind, op);
         var keptShape = ReducedShape(x.Dims, nd, keepDim: true);
         return Record(y, op, [x], g =>
@@ -56,7 +56,7 @@ public sealed partial class Tensor
     static (Tensor Values, Tensor Indices) Extreme(Tensor x, int dim, bool keepDim, bool max, string op)
     {
         var (values, indices) = ArgExtreme(x, dim, keepDim, max, op);
-        int d = NormalizeDim(dim, x.Rank, op);
+        int d = NormalizeDim(dim, x.Rank, op, x.Dims);
         var keptShape = x.Rank == 0 ? [] : ReducedShape(x.Dims, [d], keepDim: true);
         values = Record(values, op, [x], g => [ScatterAdd(Zeros(x.Dims), d, indices.Reshape(keptShape), g.Reshape(keptShape))]);
         return (values, indices);
@@ -65,7 +65,7 @@ public sealed partial class Tensor
     /// <summary>The kernel (no autograd): values and first positions of the extremum along one dimension.</summary>
     static (Tensor Values, Tensor Indices) ArgExtreme(Tensor x, int dim, bool keepDim, bool max, string op)
     {
-        dim = NormalizeDim(dim, x.Rank, op);
+        dim = NormalizeDim(dim, x.Rank, op, x.Dims);
         var (outer, n, inner) = Split(x.Dims, dim);
         if (n == 0)
             throw new ShapeException(op, "a non-empty dimension to reduce", $"input {x.ShapeString} with dim {dim} of size 0");

@@ -17,7 +17,7 @@ public sealed partial class Tensor
         var seen = new bool[Rank];
         for (int i = 0; i < Rank; i++)
         {
-            int d = NormalizeDim(dims[i], Rank, "permute");
+            int d = NormalizeDim(dims[i], Rank, "permute", Dims);
             if (seen[d])
                 throw new ShapeException("permute", $"each dimension once for input {ShapeString}", $"dims {ShapeException.Str(dims)} (dimension {d} repeated)");
             seen[d] = true;
@@ -39,11 +39,11 @@ public sealed partial class Tensor
     {
         if (Rank == 0)
         {
-            NormalizeDim(dim0, 0, "transpose");
-            NormalizeDim(dim1, 0, "transpose");
+            NormalizeDim(dim0, 0, "transpose", Dims);
+            NormalizeDim(dim1, 0, "transpose", Dims);
             return Reshape();
         }
-        int a = NormalizeDim(dim0, Rank, "transpose"), b = NormalizeDim(dim1, Rank, "transpose");
+        int a = NormalizeDim(dim0, Rank, "transpose", Dims), b = NormalizeDim(dim1, Rank, "transpose", Dims);
         var perm = Enumerable.Range(0, Rank).ToArray();
         (perm[a], perm[b]) = (perm[b], perm[a]);
         return Permute(perm);

@@ -5,14 +5,14 @@ namespace Nabla;
 public sealed partial class Tensor
 {
     /// <summary>Sorted, distinct, non-negative dimensions; an empty list means every dimension.</summary>
-    internal static int[] NormalizeDims(int[]? dims, int rank, string op)
+    internal static int[] NormalizeDims(int[]? dims, int rank, string op, int[]? shape = null)
     {
         if (dims is null || dims.Length == 0) return Enumerable.Range(0, rank).ToArray();
         var r = new int[dims.Length];
-        for (int i = 0; i < dims.Length; i++) r[i] = NormalizeDim(dims[i], rank, op);
+        for (int i = 0; i < dims.Length; i++) r[i] = NormalizeDim(dims[i], rank, op, shape);
         Array.Sort(r);
         for (int i = 1; i < r.Length; i++)
-            if (r[i] == r[i - 1]) throw new ShapeException(op, "distinct dimensions", $"dim {r[i]} listed twice");
+            if (r[i] == r[i - 1]) throw new ShapeException(op, "distinct dimensions", shape is null ? $"dim {r[i]} listed twice" : $"dim {r[i]} listed twice for input {ShapeException.Str(shape)}");
         if (rank == 0) return [];
         return r;
     }
@@ -107,7 +107,7 @@ public sealed partial class Tensor
     public Tensor Sum(int[]? dims, bool keepDim = false)
     {
         var x = this;
-        var nd = NormalizeDims(dims, Rank, "sum");
+        var nd = NormalizeDims(dims, Rank, "sum", Dims);
         var y = SumDims(x, nd, keepDim);
         var keptShape = ReducedShape(x.Dims, nd, keepDim: true);
         return Record(y, "sum", [x], g => [Expand(g.Reshape(keptShape), x.Dims)]);

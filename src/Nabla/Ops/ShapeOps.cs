@@ -75,7 +75,7 @@ public sealed partial class Tensor
     public Tensor Flatten(int startDim = 0, int endDim = -1)
     {
         if (Rank == 0) return Reshape(1);
-        int s = NormalizeDim(startDim, Rank, "flatten"), e = NormalizeDim(endDim, Rank, "flatten");
+        int s = NormalizeDim(startDim, Rank, "flatten", Dims), e = NormalizeDim(endDim, Rank, "flatten", Dims);
         if (s > e)
             throw new ShapeException("flatten", "startDim <= endDim", $"startDim = {startDim}, endDim = {endDim} for input {ShapeString}");
         var dims = new List<int>();
@@ -93,7 +93,7 @@ public sealed partial class Tensor
     /// <summary>Removes <paramref name="dim"/> if its size is 1; otherwise returns the same shape, as PyTorch. Shares storage.</summary>
     public Tensor Squeeze(int dim)
     {
-        int d = NormalizeDim(dim, Rank, "squeeze");
+        int d = NormalizeDim(dim, Rank, "squeeze", Dims);
         if (Rank == 0 || Dims[d] != 1) return Reshape(Dims);
         var dims = new List<int>(Dims);
         dims.RemoveAt(d);
@@ -103,7 +103,7 @@ public sealed partial class Tensor
     /// <summary>Inserts a dimension of size 1 at <paramref name="dim"/> (in [-(rank+1), rank]), as <c>torch.unsqueeze</c>. Shares storage.</summary>
     public Tensor Unsqueeze(int dim)
     {
-        int d = NormalizeDim(dim, Rank + 1, "unsqueeze");
+        int d = NormalizeDim(dim, Rank + 1, "unsqueeze", Dims);
         var dims = new List<int>(Dims);
         dims.Insert(d, 1);
         return Reshape([.. dims]);

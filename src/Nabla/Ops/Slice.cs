@@ -43,7 +43,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Narrow(int dim, int start, int length)
     {
-        int d = NormalizeDim(dim, Rank, "narrow");
+        int d = NormalizeDim(dim, Rank, "narrow", Dims);
         if (Rank == 0) throw new ShapeException("narrow", "a tensor with at least one dimension", "a scalar");
         int size = Dims[d];
         int s = start < 0 ? start + size : start;
@@ -63,7 +63,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Slice(int dim, Range range)
     {
-        int d = NormalizeDim(dim, Rank, "slice");
+        int d = NormalizeDim(dim, Rank, "slice", Dims);
         if (Rank == 0) throw new ShapeException("slice", "a tensor with at least one dimension", "a scalar");
         int size = Dims[d];
         int s = range.Start.GetOffset(size), e = range.End.GetOffset(size);
@@ -102,7 +102,7 @@ public sealed partial class Tensor
     /// <summary>The slice at <paramref name="index"/> along <paramref name="dim"/>, with that dimension removed, as <c>torch.select</c>.</summary>
     public Tensor Select(int dim, int index)
     {
-        int d = NormalizeDim(dim, Rank, "select");
+        int d = NormalizeDim(dim, Rank, "select", Dims);
         if (Rank == 0) throw new ShapeException("select", "a tensor with at least one dimension", "a scalar");
         int size = Dims[d];
         if (index < -size || index >= size)

@@ -20,7 +20,7 @@ public sealed partial class Tensor
     public Tensor Mean(int[]? dims, bool keepDim = false)
     {
         var x = this;
-        var nd = NormalizeDims(dims, Rank, "mean");
+        var nd = NormalizeDims(dims, Rank, "mean", Dims);
         int n = ReducedCount(x.Dims, nd);
         var y = SumDims(x, nd, keepDim);
         System.Numerics.Tensors.TensorPrimitives.Divide(y.Storage, n, y.Storage);
@@ -44,7 +44,7 @@ public sealed partial class Tensor
     public Tensor Var(int[]? dims = null, bool unbiased = true, bool keepDim = false)
     {
         var x = this;
-        var nd = NormalizeDims(dims, Rank, "var");
+        var nd = NormalizeDims(dims, Rank, "var", Dims);
         int n = ReducedCount(x.Dims, nd);
         float denom = Math.Max(0, n - (unbiased ? 1 : 0));
         Tensor y, dev;

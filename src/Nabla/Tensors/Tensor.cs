@@ -44,7 +44,7 @@ public sealed partial class Tensor
     public int Numel => Storage.Length;
 
     /// <summary>The size of one dimension; negative indices count from the end.</summary>
-    public int Size(int dim) => Dims[NormalizeDim(dim, Rank, "Size")];
+    public int Size(int dim) => Dims[NormalizeDim(dim, Rank, "Size", Dims)];
 
     /// <summary>The elements in row-major order, read-only; no copy.</summary>
     public ReadOnlySpan<float> Data => Storage;
@@ -238,11 +238,12 @@ public sealed partial class Tensor
         return (int[])shape.Clone();
     }
 
-    internal static int NormalizeDim(int dim, int rank, string op)
+    internal static int NormalizeDim(int dim, int rank, string op, int[]? shape = null)
     {
         int r = Math.Max(rank, 1); // a scalar accepts dim 0 and -1, as PyTorch does
         if (dim < -r || dim >= r)
-            throw new ShapeException(op, $"a dimension in [{-r}, {r - 1}]", $"dim = {dim}");
+            throw new ShapeException(op, $"a dimension in [{-r}, {r - 1}]",
+                shape is null ? $"dim = {dim}" : $"dim = {dim} for input {ShapeException.Str(shape)}");
         return dim < 0 ? dim + r : dim;
     }
 
