@@ -157,4 +157,16 @@ public class GradCheckTests
         Assert.Contains("element 1", e.Message);
         Assert.Contains($"analytic {r.Analytic:g6}", e.Message);
     }
+
+    [Fact]
+    public void InputsAreLeftUntouchedAndEmptyInputsPass()
+    {
+        var x = Tensor.FromArray([0.5f, -1.5f]).RequireGrad();
+        var r = GradCheck.Run(t => t[0] * t[0], [x]);
+        Assert.True(r.Passed);
+        Assert.Equal(2, r.Checked);
+        Assert.Equal(new[] { 0.5f, -1.5f }, x.ToArray());
+        Assert.Null(x.Grad);
+        Assert.True(GradCheck.Run(t => t[0] * 2f, [Tensor.Zeros(0).RequireGrad()]).Passed);
+    }
 }
