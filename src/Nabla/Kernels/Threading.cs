@@ -21,9 +21,11 @@ public static class Threading
         }
     }
 
-    static int FromEnvironment()
+    static int FromEnvironment() => Parse(Environment.GetEnvironmentVariable("NABLA_NUM_THREADS"));
+
+    /// <summary>The thread count a value of NABLA_NUM_THREADS asks for; unset or blank means every processor.</summary>
+    internal static int Parse(string? s)
     {
-        var s = Environment.GetEnvironmentVariable("NABLA_NUM_THREADS");
         if (string.IsNullOrWhiteSpace(s)) return Environment.ProcessorCount;
         if (!int.TryParse(s, out int n) || n < 1)
             throw new InvalidOperationException($"NABLA_NUM_THREADS: expected a positive integer; got '{s}'");

@@ -197,6 +197,17 @@ public class GemmTests
     }
 
     [Fact]
+    public void ThreadCountFromEnvironmentVariable()
+    {
+        Assert.Equal(3, Threading.Parse("3"));
+        Assert.Equal(Environment.ProcessorCount, Threading.Parse(null));
+        Assert.Equal(Environment.ProcessorCount, Threading.Parse(" "));
+        var e = Assert.Throws<InvalidOperationException>(() => Threading.Parse("two"));
+        Assert.Equal("NABLA_NUM_THREADS: expected a positive integer; got 'two'", e.Message);
+        Assert.Throws<InvalidOperationException>(() => Threading.Parse("0"));
+    }
+
+    [Fact]
     public void ThreadCountRejectsNonsense()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Threading.NumThreads = 0);

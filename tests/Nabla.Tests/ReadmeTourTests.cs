@@ -1,0 +1,42 @@
+namespace Nabla.Tests;
+
+/// <summary>The README's tour, run as written, so the first code a user reads keeps working.</summary>
+[Collection("Globals")]
+public class ReadmeTourTests
+{
+    [Fact]
+    public void TourRunsAsWritten()
+    {
+        int savedThreads = Threading.NumThreads;
+        try
+        {
+            Generator.ManualSeed(0);
+            var x = Tensor.Randn(64, 784);
+            var w = (Tensor.Randn(784, 10) * 0.05f).RequireGrad();
+            var b = Tensor.Zeros(10).RequireGrad();
+
+            var logits = x.MatMul(w) + b;
+            var loss = (logits.LogSumExp(1) - logits.Max(1).Values).Mean();
+            var grads = Autograd.Grad([loss], [w, b], retainGraph: true);
+            loss.Backward();
+
+            Assert.Equal(new[] { 784, 10 }, w.Grad!.Shape.ToArray());
+            Assert.Equal(new[] { 10 }, b.Grad!.Shape.ToArray());
+            Assert.Equal(grads[0].ToArray(), w.Grad.ToArray());
+            Assert.Equal(grads[1].ToArray(), b.Grad.ToArray());
+            // d loss / d b sums, over the batch, softmax(logits) minus the one-hot of the argmax, / 64: it sums to zero.
+            Assert.Equal(0.0, b.Grad.ToArray().Sum(v => (double)v), 5);
+
+            var before = w.ToArray();
+            var step = w.Grad.ToArray();
+            using (Autograd.NoGrad())
+                w = (w - 0.1f * w.Grad!).RequireGrad();
+            Assert.Equal(before[5] - 0.1f * step[5], w.ToArray()[5]);
+            Assert.True(w.IsLeaf);
+
+            GradCheck.Run(t => (t[0] * t[0]).Sum(), [Tensor.Randn(3, 4).RequireGrad()]).Check();
+            Threading.NumThreads = 2;
+        }
+        finally { Threading.NumThreads = savedThreads; }
+    }
+}
