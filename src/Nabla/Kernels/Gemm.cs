@@ -13,7 +13,7 @@ namespace Nabla.Kernels;
 /// KC x NC block of B is packed into NR-wide micro-panels); rows in blocks of MC (an MC x KC block of
 /// A is packed into MR-tall micro-panels, sized for L2); then NR columns by MR rows, where a
 /// register-blocked micro-kernel (<see cref="MicroKernels"/>) runs over KC. The micro-kernel is
-/// chosen at run time: 14x32 on Vector512 (AVX-512), 6x16 on Vector256, 4x8 on Vector128.</para>
+/// chosen at run time: 8x32 on Vector512 (AVX-512), 6x16 on Vector256, 4x8 on Vector128.</para>
 /// <para>Parallel work is split over output blocks only, and each output element is always the
 /// same sequence of fused multiply-adds, so the result is bitwise identical for any thread count
 /// (and across the three micro-kernels). When op(B) is B itself and few row blocks will reuse a
@@ -31,7 +31,7 @@ public static unsafe class Gemm
 
     // Cache blocking. KC is the same for every kernel, so every kernel computes the same bits.
     internal const int KC = 256;
-    const int MCRows = 168;   // 12 micro-panels of 14 rows: 168 x 256 floats = 168 KB of A in L2
+    const int MCRows = 168;   // 21 micro-panels of 8 rows: 168 x 256 floats = 168 KB of A in L2
     const int NC = 2048;      // 256 x 2048 floats = 2 MB of packed B
     const double ParallelFlops = 2e6; // below this a second thread costs more than it saves
     const int ChunksPerThread = 4;
@@ -148,8 +148,8 @@ public static unsafe class Gemm
             // Reading B in place pays when a packed panel would be reused by few row blocks.
             bool directB = !_transB && i1 - i0 <= 2 * mcBlock;
             float* packA = buf.A(mcBlock * KC);
-            float* packB = buf.B(directB ? KC * nr : KC * Math.Min(NC, RoundUp(j1 - j0, nr)));
-            float* tile = stackalloc float[14 * 32 + 16];
+            float* packB = buf.B(KC * RoundUp(directB ? nr : Math.Min(NC, j1 - j0), nr));
+            float* tile = stackalloc float[8 * 32]; // the largest MR x NR
             for (int jc = j0; jc < j1; jc += NC)
             {
                 int nc = Math.Min(NC, j1 - jc);
@@ -200,7 +200,7 @@ public static unsafe class Gemm
         {
             switch (_isa)
             {
-                case Isa.Vector512: MicroKernels.Kernel14x32(kc, a, b, bStride, c, ldc, alpha, beta); break;
+                case Isa.Vector512: MicroKernels.Kernel8x32(kc, a, b, bStride, c, ldc, alpha, beta); break;
                 case Isa.Vector256: MicroKernels.Kernel6x16(kc, a, b, bStride, c, ldc, alpha, beta); break;
                 default: MicroKernels.Kernel4x8(kc, a, b, bStride, c, ldc, alpha, beta); break;
             }
@@ -227,6 +227,18 @@ public static unsafe class Gemm
                         int r = 0;
                         for (; r < rows; r++) dp[r] = s[r];
                         for (; r < mr; r++) dp[r] = 0;
+                    }
+                }
+                else if (rows == mr)
+                {
+                    // Row-major A: write the panel sequentially, reading MR row streams in step.
+                    float* s = _a + (long)(ic + ir) * _lda + pc;
+                    long lda = _lda;
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* sp = s + p;
+                        float* dp = d + p * mr;
+                        for (int r = 0; r < mr; r++) dp[r] = sp[r * lda];
                     }
                 }
                 else
@@ -280,7 +292,7 @@ public static unsafe class Gemm
 
     internal static (int Mr, int Nr) Shape(Isa isa) => isa switch
     {
-        Isa.Vector512 => (14, 32),
+        Isa.Vector512 => (8, 32),
         Isa.Vector256 => (6, 16),
         _ => (4, 8),
     };
