@@ -34,7 +34,8 @@ public static unsafe class Gemm
     const int MCRows = 168;   // 21 micro-panels of 8 rows: 168 x 256 floats = 168 KB of A in L2
     const int NC = 2048;      // 256 x 2048 floats = 2 MB of packed B
     const double ParallelFlops = 2e6; // below this a second thread costs more than it saves
-    const int ChunksPerThread = 4;
+    const int ChunksPerThread = 2;
+    const int MinPanelsPerChunk = 4;
 
     /// <summary>
     /// C (m x n, leading dimension ldc) = alpha * op(A) * op(B) + beta * C, where op(A) is m x k
@@ -77,8 +78,10 @@ public static unsafe class Gemm
         var job = t_job ??= new GemmJob();
         job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Selected);
         int threads = 2.0 * m * n * k < ParallelFlops ? 1 : Threading.NumThreads;
-        // A few chunks per thread, so that a thread the OS does not schedule is covered by the others.
-        int chunks = threads == 1 ? 1 : Math.Min(job.Blocks(), ChunksPerThread * threads);
+        // Two chunks per thread, so that a thread the OS does not schedule is covered by the others,
+        // but each at least MinPanelsPerChunk micro-panels wide: every chunk packs its own copy of
+        // the other operand, which must stay small next to the chunk's arithmetic.
+        int chunks = threads == 1 ? 1 : Math.Clamp(Math.Min(job.Blocks() / MinPanelsPerChunk, ChunksPerThread * threads), 1, int.MaxValue);
         WorkerPool.Run(job, chunks, threads);
     }
 
