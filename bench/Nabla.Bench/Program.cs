@@ -1,7 +1,8 @@
 // The standard workloads of shared/BENCHMARKS.md on Nabla, printing one JSON object per line.
 // Usage: dotnet run -c Release --project bench/Nabla.Bench -- [workload ...] [--threads N] [--seconds S]
 // Workloads: gemm (square n = 128..2048, as the libtorch anchor), gemm_skinny (the shapes of training
-// steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models). No name: all.
+// steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
+// processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM). No name: all.
 using System.Diagnostics;
 using System.Text.Json;
 using Nabla;
@@ -11,6 +12,7 @@ var workloads = new Dictionary<string, Action<double>>
 {
     ["gemm"] = seconds => GemmWorkload.Square(seconds),
     ["gemm_skinny"] = seconds => GemmWorkload.Skinny(seconds),
+    ["fma_peak"] = seconds => FmaPeak.Run(seconds, Threading.NumThreads),
 };
 
 int threads = 2;
