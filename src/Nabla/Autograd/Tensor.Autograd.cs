@@ -13,12 +13,6 @@ public sealed partial class Tensor
         Autograd.Backward(this, gradient, retainGraph);
 
     /// <summary>True when an operation on these inputs must be recorded for backward.</summary>
-    internal static bool Recording(Tensor a) => a.RequiresGrad && Autograd.IsEnabled;
-
-    /// <summary>True when an operation on these inputs must be recorded for backward.</summary>
-    internal static bool Recording(Tensor a, Tensor b) => (a.RequiresGrad || b.RequiresGrad) && Autograd.IsEnabled;
-
-    /// <summary>True when an operation on these inputs must be recorded for backward.</summary>
     internal static bool Recording(Tensor[] inputs)
     {
         if (!Autograd.IsEnabled) return false;

@@ -65,10 +65,7 @@ public sealed partial class Tensor
     {
         int d = NormalizeDim(dim, Rank, "slice", Dims);
         if (Rank == 0) throw new ShapeException("slice", "a tensor with at least one dimension", "a scalar");
-        int size = Dims[d];
-        int s = range.Start.GetOffset(size), e = range.End.GetOffset(size);
-        if (s < 0 || e > size || s > e)
-            throw new ShapeException("slice", $"a range within 0..{size} (dim {d} of input {ShapeString})", $"{range} (from {s} to {e})");
+        var (s, e) = RangeBounds(range, d, "slice");
         return Narrow(d, s, e - s);
     }
 
@@ -88,15 +85,22 @@ public sealed partial class Tensor
             var lengths = (int[])Dims.Clone();
             for (int d = 0; d < ranges.Length; d++)
             {
-                int size = Dims[d];
-                int s = ranges[d].Start.GetOffset(size), e = ranges[d].End.GetOffset(size);
-                if (s < 0 || e > size || s > e)
-                    throw new ShapeException("index", $"a range within 0..{size} in dim {d} of input {ShapeString}", $"{ranges[d]} (from {s} to {e})");
+                var (s, e) = RangeBounds(ranges[d], d, "index");
                 starts[d] = s;
                 lengths[d] = e - s;
             }
             return SliceRegion(this, starts, lengths);
         }
+    }
+
+    /// <summary>Start and end of a C# range over dimension <paramref name="d"/>, which must lie within it.</summary>
+    (int Start, int End) RangeBounds(Range range, int d, string op)
+    {
+        int size = Dims[d];
+        int s = range.Start.GetOffset(size), e = range.End.GetOffset(size);
+        if (s < 0 || e > size || s > e)
+            throw new ShapeException(op, $"a range within 0..{size} (dim {d} of input {ShapeString})", $"{range} (from {s} to {e})");
+        return (s, e);
     }
 
     /// <summary>The slice at <paramref name="index"/> along <paramref name="dim"/>, with that dimension removed, as <c>torch.select</c>.</summary>
