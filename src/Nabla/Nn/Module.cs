@@ -1,0 +1,255 @@
+using System.Text;
+
+namespace Nabla.Nn;
+
+/// <summary>
+/// The base of every layer and model, as <c>torch.nn.Module</c>: it owns parameters, buffers and
+/// child modules registered by name, switches between training and evaluation mode, and saves and
+/// loads its state under PyTorch's key names (<c>features.0.weight</c>, <c>bn1.running_mean</c>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Registration is explicit and returns what it registers, so a field and its registration are one
+/// line: <c>_fc1 = Register("fc1", new Linear(784, 512));</c>. Nothing is discovered by reflection:
+/// what is not registered is not a parameter, and the order of registration is the order of
+/// <see cref="Parameters"/> and of the state dict.
+/// </para>
+/// <para>
+/// Call <see cref="Forward"/>; subclasses implement <see cref="ForwardCore"/>. A
+/// <see cref="ShapeException"/> leaving a module carries the module's path in the model, so an error
+/// deep in a network reads <c>classifier.fc1: Linear(784, 512) expects ...</c>.
+/// </para>
+/// </remarks>
+public abstract class Module
+{
+    readonly List<KeyValuePair<string, Parameter?>> _parameters = [];
+    readonly List<KeyValuePair<string, Buffer?>> _buffers = [];
+    readonly List<KeyValuePair<string, Module>> _children = [];
+    string? _nameInParent;
+
+    /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
+    public bool IsTraining { get; private set; } = true;
+
+    /// <summary>Runs the module on <paramref name="input"/>.</summary>
+    public Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        try
+        {
+            return ForwardCore(input);
+        }
+        catch (ShapeException e) when (_nameInParent is not null)
+        {
+            throw e.WithModule(_nameInParent);
+        }
+    }
+
+    /// <summary>The computation; called by <see cref="Forward"/>.</summary>
+    protected abstract Tensor ForwardCore(Tensor input);
+
+    // ---- registration ----------------------------------------------------------------------
+
+    /// <summary>Registers a child module under <paramref name="name"/> and returns it.</summary>
+    protected T Register<T>(string name, T module) where T : Module
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        CheckName(name);
+        _children.Add(new(name, module));
+        module._nameInParent ??= name;
+        return module;
+    }
+
+    /// <summary>Registers a parameter under <paramref name="name"/> and returns it.</summary>
+    protected Parameter Register(string name, Parameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        CheckName(name);
+        _parameters.Add(new(name, parameter));
+        return parameter;
+    }
+
+    /// <summary>
+    /// Registers an absent optional parameter (a layer built with <c>bias: false</c>), so its name is
+    /// reserved and it appears in neither <see cref="Parameters"/> nor the state dict.
+    /// </summary>
+    protected void RegisterNone(string name)
+    {
+        CheckName(name);
+        _parameters.Add(new(name, null));
+    }
+
+    /// <summary>Registers a buffer under <paramref name="name"/> and returns it.</summary>
+    protected Buffer Register(string name, Buffer buffer)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        CheckName(name);
+        _buffers.Add(new(name, buffer));
+        return buffer;
+    }
+
+    void CheckName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('.', StringComparison.Ordinal))
+            throw new ArgumentException($"Register: expected a non-empty name without '.'; got \"{name}\"", nameof(name));
+        if (_parameters.Exists(p => p.Key == name) || _buffers.Exists(b => b.Key == name) || _children.Exists(c => c.Key == name))
+            throw new ArgumentException($"Register: expected a new name; got \"{name}\", which {GetType().Name} already registered", nameof(name));
+    }
+
+    // ---- mode ------------------------------------------------------------------------------
+
+    /// <summary>Sets training mode on this module and every descendant; returns this module.</summary>
+    public Module Train(bool mode = true)
+    {
+        foreach (var m in Modules()) m.IsTraining = mode;
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode (dropout off, batch norm on running statistics) recursively.</summary>
+    public Module Eval() => Train(false);
+
+    // ---- traversal -------------------------------------------------------------------------
+
+    /// <summary>The direct children in registration order.</summary>
+    public IEnumerable<Module> Children() => _children.Select(c => c.Value);
+
+    /// <summary>The direct children with their names.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedChildren() => _children.Select(c => (c.Key, c.Value));
+
+    /// <summary>This module and all descendants, depth first, each once.</summary>
+    public IEnumerable<Module> Modules() => NamedModules().Select(m => m.Module);
+
+    /// <summary>This module (named "") and all descendants with dotted names, depth first, each once.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules()
+    {
+        var seen = new HashSet<Module>(ReferenceEqualityComparer.Instance);
+        var result = new List<(string, Module)>();
+        Walk(this, "", seen, result);
+        return result;
+
+        static void Walk(Module m, string prefix, HashSet<Module> seen, List<(string, Module)> result)
+        {
+            if (!seen.Add(m)) return;
+            result.Add((prefix, m));
+            foreach (var (name, child) in m._children)
+                Walk(child, prefix.Length == 0 ? name : prefix + "." + name, seen, result);
+        }
+    }
+
+    /// <summary>Every parameter of this module and its descendants, each once, in registration order.</summary>
+    public IEnumerable<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter);
+
+    /// <summary>Every parameter with its dotted name (<c>features.0.weight</c>), each once.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters()
+    {
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var (prefix, m) in NamedModules())
+            foreach (var (name, p) in m._parameters)
+                if (p is not null && seen.Add(p)) yield return (Join(prefix, name), p);
+    }
+
+    /// <summary>Every buffer of this module and its descendants.</summary>
+    public IEnumerable<Buffer> Buffers() => NamedBuffers().Select(b => b.Buffer);
+
+    /// <summary>Every buffer with its dotted name (<c>bn1.running_mean</c>).</summary>
+    public IEnumerable<(string Name, Buffer Buffer)> NamedBuffers()
+    {
+        var seen = new HashSet<Buffer>(ReferenceEqualityComparer.Instance);
+        foreach (var (prefix, m) in NamedModules())
+            foreach (var (name, b) in m._buffers)
+                if (b is not null && seen.Add(b)) yield return (Join(prefix, name), b);
+    }
+
+    static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
+
+    /// <summary>Calls <paramref name="fn"/> on every descendant and then on this module, as <c>module.apply</c>.</summary>
+    public Module Apply(Action<Module> fn)
+    {
+        ArgumentNullException.ThrowIfNull(fn);
+        foreach (var (_, child) in _children) child.Apply(fn);
+        fn(this);
+        return this;
+    }
+
+    /// <summary>The number of scalar parameters (only trainable ones with <paramref name="trainableOnly"/>).</summary>
+    public long ParameterCount(bool trainableOnly = false) =>
+        Parameters().Where(p => !trainableOnly || p.RequiresGrad).Sum(p => (long)p.Numel);
+
+    /// <summary>Clears the gradient of every parameter.</summary>
+    public void ZeroGrad(bool setToNone = false)
+    {
+        foreach (var p in Parameters()) p.ZeroGrad(setToNone);
+    }
+
+    // ---- state dict ------------------------------------------------------------------------
+
+    /// <summary>
+    /// The parameters and persistent buffers by PyTorch key name, in PyTorch's order (each module's
+    /// parameters, then its buffers, then its children). Values share storage with the module.
+    /// </summary>
+    public OrderedDictionary<string, Tensor> StateDict()
+    {
+        var dict = new OrderedDictionary<string, Tensor>();
+        foreach (var (prefix, m) in NamedModules())
+        {
+            foreach (var (name, p) in m._parameters)
+                if (p is not null) dict.TryAdd(Join(prefix, name), p.Data.Detach());
+            foreach (var (name, b) in m._buffers)
+                if (b is not null && b.Persistent) dict.TryAdd(Join(prefix, name), b.Data.Detach());
+        }
+        return dict;
+    }
+
+    /// <summary>
+    /// Copies values into the module's parameters and buffers, in place. Every key is checked before
+    /// anything is written: a size mismatch is always an error, and in <paramref name="strict"/> mode
+    /// so are missing and unexpected keys; one exception lists all of them, and the module is left
+    /// unchanged.
+    /// </summary>
+    /// <returns>The keys the module has but the dictionary lacks, and those it has but the module lacks.</returns>
+    public StateDictLoadResult LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        var own = StateDict();
+        var missing = own.Keys.Where(k => !stateDict.ContainsKey(k)).ToList();
+        var unexpected = stateDict.Keys.Where(k => !own.ContainsKey(k)).ToList();
+        var mismatched = new List<string>();
+        foreach (var (key, target) in own)
+            if (stateDict.TryGetValue(key, out var source) && !source.Shape.SequenceEqual(target.Shape))
+                mismatched.Add($"size mismatch for {key}: copying a param with shape {source.ShapeString} from the state dict, " +
+                               $"the shape in the current model is {target.ShapeString}");
+        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
+        {
+            var sb = new StringBuilder($"LoadStateDict: error(s) in loading the state dict for {GetType().Name}:");
+            if (strict && missing.Count > 0) sb.Append("\n  missing key(s): ").AppendJoin(", ", missing.Select(k => $"\"{k}\""));
+            if (strict && unexpected.Count > 0) sb.Append("\n  unexpected key(s): ").AppendJoin(", ", unexpected.Select(k => $"\"{k}\""));
+            foreach (var m in mismatched) sb.Append("\n  ").Append(m);
+            throw new ArgumentException(sb.ToString(), nameof(stateDict));
+        }
+        foreach (var (key, target) in own)
+            if (stateDict.TryGetValue(key, out var source)) source.Data.CopyTo(target.Span);
+        return new StateDictLoadResult(missing, unexpected);
+    }
+
+    // ---- printing --------------------------------------------------------------------------
+
+    /// <summary>The layer's own settings for <see cref="ToString"/>, as PyTorch's <c>extra_repr</c>.</summary>
+    protected virtual string ExtraRepr() => "";
+
+    /// <summary>The module tree, printed as PyTorch prints it.</summary>
+    public override string ToString()
+    {
+        var name = GetType().Name;
+        if (_children.Count == 0) return $"{name}({ExtraRepr()})";
+        var sb = new StringBuilder(name).Append('(');
+        var extra = ExtraRepr();
+        if (extra.Length > 0) sb.Append("\n  ").Append(extra);
+        foreach (var (childName, child) in _children)
+            sb.Append("\n  (").Append(childName).Append("): ").Append(child.ToString().Replace("\n", "\n  ", StringComparison.Ordinal));
+        return sb.Append("\n)").ToString();
+    }
+}
+
+/// <summary>What <see cref="Module.LoadStateDict"/> did not match.</summary>
+/// <param name="MissingKeys">Keys of the module absent from the dictionary.</param>
+/// <param name="UnexpectedKeys">Keys of the dictionary the module does not have.</param>
+public sealed record StateDictLoadResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys);
