@@ -195,6 +195,23 @@ public sealed partial class Tensor
     /// <summary>Standard normal values with the default generator.</summary>
     public static Tensor Randn(params int[] shape) => Randn(shape, null);
 
+    /// <summary>A random permutation of 0 .. n - 1 (Fisher-Yates), stored as floats, as <c>torch.randperm</c>.</summary>
+    public static Tensor Randperm(int n, Generator? generator = null)
+    {
+        if (n < 0 || n > (1 << 24))
+            throw new ArgumentException($"Randperm: expected 0 <= n <= 2^24 (exact in float32); got {n}", nameof(n));
+        var g = generator ?? Generator.Default;
+        var t = new Tensor([n], clear: false);
+        var s = t.Span;
+        for (int i = 0; i < n; i++) s[i] = i;
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = (int)g.NextInt64(0, i + 1);
+            (s[i], s[j]) = (s[j], s[i]);
+        }
+        return t;
+    }
+
     /// <summary>Integers drawn uniformly from [low, high), stored as floats, as <c>torch.randint</c>.</summary>
     public static Tensor Randint(int low, int high, int[] shape, Generator? generator = null)
     {
