@@ -92,6 +92,7 @@ public static class Autograd
         for (int i = 0; i < outputs.Length; i++)
         {
             var y = outputs[i];
+            y.CheckAlive();
             if (!y.RequiresGrad)
                 throw new InvalidOperationException(
                     $"Backward: expected output {i} to require a gradient; got a tensor of shape {y.ShapeString} that does not " +

@@ -14,25 +14,55 @@ namespace Nabla;
 /// </remarks>
 public sealed partial class Tensor
 {
-    internal readonly float[] Storage;
+    internal float[] Storage;
     internal readonly int[] Dims;
     bool _requiresGrad;
+
+    /// <summary>The storage of a tensor whose memory went back to the pool when its <see cref="TensorScope"/> ended.</summary>
+    internal static readonly float[] Released = [];
+
+    /// <summary>Throws if this tensor's memory was recycled by its scope.</summary>
+    internal void CheckAlive()
+    {
+        if (ReferenceEquals(Storage, Released) && Dims.Length >= 0 && CheckedNumel(Dims, "Tensor") > 0)
+            throw new InvalidOperationException(
+                $"Tensor of shape {ShapeString}: its memory went back to the pool when the TensorScope that created it ended\n" +
+                "hint: read values inside the scope (Item(), ToArray()) or keep a copy made there with Clone()");
+    }
 
     /// <summary>The node that produced this tensor in the autograd graph; null for leaves.</summary>
     internal Node? GradFn;
 
-    internal Tensor(float[] storage, int[] dims)
-    {
-        Storage = storage;
-        Dims = dims;
-    }
+    /// <summary>A tensor over existing storage (a view, or adopted data).</summary>
+    internal Tensor(float[] storage, int[] dims) : this(storage, dims, track: true) { }
 
+    /// <summary>
+    /// A new tensor for an operation's result. Inside a <see cref="TensorScope"/> its storage comes
+    /// from the scope's pool and goes back when the scope ends.
+    /// </summary>
     internal Tensor(int[] dims, bool clear = true)
     {
         long n = CheckedNumel(dims, "Tensor");
         Dims = dims;
-        Storage = n == 0 ? [] : clear ? new float[n] : GC.AllocateUninitializedArray<float>((int)n);
+        Storage = TensorScope.Current is { } scope && n > 0 ? scope.Rent((int)n, clear, this) : Allocate(n, clear);
     }
+
+    /// <summary>A tensor whose storage is never pooled: what the public creation functions return.</summary>
+    static Tensor Owned(int[] dims, bool clear = true)
+    {
+        long n = CheckedNumel(dims, "Tensor");
+        return new Tensor(Allocate(n, clear), dims, track: false);
+    }
+
+    Tensor(float[] storage, int[] dims, bool track)
+    {
+        Storage = storage;
+        Dims = dims;
+        if (track) TensorScope.Current?.TrackView(this);
+    }
+
+    static float[] Allocate(long n, bool clear) =>
+        n == 0 ? [] : clear ? new float[n] : GC.AllocateUninitializedArray<float>((int)n);
 
     /// <summary>The sizes of the dimensions.</summary>
     public ReadOnlySpan<int> Shape => Dims;
@@ -47,7 +77,14 @@ public sealed partial class Tensor
     public int Size(int dim) => Dims[NormalizeDim(dim, Rank, "Size", Dims)];
 
     /// <summary>The elements in row-major order, read-only; no copy.</summary>
-    public ReadOnlySpan<float> Data => Storage;
+    public ReadOnlySpan<float> Data
+    {
+        get
+        {
+            CheckAlive();
+            return Storage;
+        }
+    }
 
     /// <summary>The elements in row-major order, writable. Writing bypasses autograd.</summary>
     internal Span<float> Span => Storage;
@@ -90,6 +127,7 @@ public sealed partial class Tensor
     /// <summary>The value of a one-element tensor.</summary>
     public float Item()
     {
+        CheckAlive();
         if (Numel != 1)
             throw new ShapeException("Item", "a tensor with one element", $"shape {ShapeString} with {Numel} elements");
         return Storage[0];
@@ -104,7 +142,7 @@ public sealed partial class Tensor
     // ---- creation -------------------------------------------------------------------------
 
     /// <summary>A tensor of the given shape filled with zeros.</summary>
-    public static Tensor Zeros(params int[] shape) => new(CheckShape(shape, "Zeros"));
+    public static Tensor Zeros(params int[] shape) => Owned(CheckShape(shape, "Zeros"));
 
     /// <summary>A tensor of the given shape filled with ones.</summary>
     public static Tensor Ones(params int[] shape) => Full(shape, 1f);
@@ -112,7 +150,7 @@ public sealed partial class Tensor
     /// <summary>A tensor of the given shape filled with one value.</summary>
     public static Tensor Full(int[] shape, float value)
     {
-        var t = new Tensor(CheckShape(shape, "Full"), clear: false);
+        var t = Owned(CheckShape(shape, "Full"), clear: false);
         t.Span.Fill(value);
         return t;
     }
@@ -121,7 +159,7 @@ public sealed partial class Tensor
     public static Tensor Scalar(float value) => new([value], []);
 
     /// <summary>A tensor of zeros with the shape of <paramref name="like"/>.</summary>
-    public static Tensor ZerosLike(Tensor like) => new((int[])like.Dims.Clone());
+    public static Tensor ZerosLike(Tensor like) => Owned((int[])like.Dims.Clone());
 
     /// <summary>A tensor of ones with the shape of <paramref name="like"/>.</summary>
     public static Tensor OnesLike(Tensor like) => Full(like.Dims, 1f);
@@ -137,7 +175,7 @@ public sealed partial class Tensor
         if (count > int.MaxValue)
             throw new ArgumentException($"Arange: expected at most {int.MaxValue} elements; got {count}");
         int n = Math.Max(0, (int)count);
-        var t = new Tensor([n], clear: false);
+        var t = Owned([n], clear: false);
         var s = t.Span;
         for (int i = 0; i < n; i++) s[i] = (float)(start + (double)i * step);
         return t;
@@ -162,7 +200,7 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(data);
         int r = data.GetLength(0), c = data.GetLength(1);
-        var t = new Tensor([r, c], clear: false);
+        var t = Owned([r, c], clear: false);
         var s = t.Span;
         for (int i = 0; i < r; i++)
             for (int j = 0; j < c; j++) s[i * c + j] = data[i, j];
@@ -173,7 +211,7 @@ public sealed partial class Tensor
     public static Tensor Rand(int[] shape, Generator? generator = null)
     {
         var g = generator ?? Generator.Default;
-        var t = new Tensor(CheckShape(shape, "Rand"), clear: false);
+        var t = Owned(CheckShape(shape, "Rand"), clear: false);
         var s = t.Span;
         for (int i = 0; i < s.Length; i++) s[i] = g.NextSingle();
         return t;
@@ -186,7 +224,7 @@ public sealed partial class Tensor
     public static Tensor Randn(int[] shape, Generator? generator = null)
     {
         var g = generator ?? Generator.Default;
-        var t = new Tensor(CheckShape(shape, "Randn"), clear: false);
+        var t = Owned(CheckShape(shape, "Randn"), clear: false);
         var s = t.Span;
         for (int i = 0; i < s.Length; i++) s[i] = (float)g.NextNormal();
         return t;
@@ -201,7 +239,7 @@ public sealed partial class Tensor
         if (n < 0 || n > (1 << 24))
             throw new ArgumentException($"Randperm: expected 0 <= n <= 2^24 (exact in float32); got {n}", nameof(n));
         var g = generator ?? Generator.Default;
-        var t = new Tensor([n], clear: false);
+        var t = Owned([n], clear: false);
         var s = t.Span;
         for (int i = 0; i < n; i++) s[i] = i;
         for (int i = n - 1; i > 0; i--)
@@ -220,7 +258,7 @@ public sealed partial class Tensor
         if (high - (long)low > (1 << 24))
             throw new ArgumentException($"Randint: expected a range of at most 2^24 (exact in float32); got {high - (long)low}");
         var g = generator ?? Generator.Default;
-        var t = new Tensor(CheckShape(shape, "Randint"), clear: false);
+        var t = Owned(CheckShape(shape, "Randint"), clear: false);
         var s = t.Span;
         for (int i = 0; i < s.Length; i++) s[i] = g.NextInt64(low, high);
         return t;
