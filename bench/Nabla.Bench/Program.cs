@@ -1,6 +1,7 @@
 // The standard workloads of shared/BENCHMARKS.md on Nabla, printing one JSON object per line.
 // Usage: dotnet run -c Release --project bench/Nabla.Bench -- [workload ...] [--threads N] [--seconds S]
-// Workloads: gemm (square n = 128..2048, as the libtorch anchor), gemm_skinny (the shapes of training
+// Workloads: gemm (square n = 128..2048, as the libtorch anchor), mlp_train, cnn_train, resnet8_train,
+// cnn_infer (the models of shared/BENCHMARKS.md, with bytes_per_step), gemm_skinny (the shapes of training
 // steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
 // processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM). No name: all.
 using System.Diagnostics;
@@ -13,6 +14,7 @@ var workloads = new Dictionary<string, Action<double>>
     ["gemm"] = seconds => GemmWorkload.Square(seconds),
     ["gemm_skinny"] = seconds => GemmWorkload.Skinny(seconds),
     ["fma_peak"] = seconds => FmaPeak.Run(seconds, Threading.NumThreads),
+    ["conv"] = ConvWorkload.Run,
 };
 
 int threads = 2;
