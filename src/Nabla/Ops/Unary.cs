@@ -80,7 +80,13 @@ public sealed partial class Tensor
     public static Tensor Relu(Tensor x)
     {
         var y = Map(x, static (s, d) => TensorPrimitives.Max(s, 0f, d));
-        return Record(y, "relu", [x], g => [Mul(g, Gt(x, 0f))]);
+        // y > 0 exactly where x > 0, so backward reads the saved output and x can be released.
+        return Record(y, "relu", [x], g =>
+        {
+            var gx = new Tensor((int[])x.Dims.Clone(), clear: false);
+            Kernels.Activation.ReluBackward(y.Storage, g.Storage, gx.Storage);
+            return [gx];
+        });
     }
 
     /// <summary>Instance form of <see cref="Exp(Tensor)"/>.</summary>

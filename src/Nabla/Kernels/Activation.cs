@@ -1,0 +1,29 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Nabla.Kernels;
+
+/// <summary>Fused element-wise backward kernels of activations: one pass, no temporaries.</summary>
+internal static class Activation
+{
+    /// <summary>dx = dy where x &gt; 0, else 0 (PyTorch's threshold backward: 0 at exactly 0, NaN input gives 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        int n = x.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref float px = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+            ref float pg = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dy);
+            ref float pd = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(dx);
+            for (; i <= n - 16; i += 16)
+            {
+                var xv = Vector512.LoadUnsafe(ref px, (nuint)i);
+                var gv = Vector512.LoadUnsafe(ref pg, (nuint)i);
+                Vector512.ConditionalSelect(Vector512.GreaterThan(xv, Vector512<float>.Zero), gv, Vector512<float>.Zero)
+                    .StoreUnsafe(ref pd, (nuint)i);
+            }
+        }
+        for (; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0f;
+    }
+}
