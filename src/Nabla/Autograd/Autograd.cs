@@ -121,15 +121,19 @@ public static class Autograd
         {
             if (!grads.TryGetValue(node, out var gOut)) continue;
             var rule = node.Rule ?? throw Released(node);
+            long t0 = OpProfiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             var gIn = rule(gOut);
+            if (t0 != 0) OpProfiler.Add("backward." + node.Op, t0);
             if (!retainGraph) node.Release();
             for (int i = 0; i < node.Edges.Length; i++)
             {
                 var e = node.Edges[i];
                 if (!e.Active || gIn[i] is not { } gi) continue;
                 gi = Tensor.SumTo(gi, e.Dims);
+                long t1 = OpProfiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                 if (e.Producer is { } p) Accumulate(grads, p, gi);
                 else AccumulateLeaf(e.Leaf!, gi, capture);
+                if (t1 != 0) OpProfiler.Add("backward.accumulate", t1);
             }
         }
         return grads;

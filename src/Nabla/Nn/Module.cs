@@ -36,7 +36,11 @@ public abstract class Module
         ArgumentNullException.ThrowIfNull(input);
         try
         {
-            return ForwardCore(input);
+            if (!OpProfiler.Enabled) return ForwardCore(input);
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var y = ForwardCore(input);
+            OpProfiler.Add($"forward.{_nameInParent ?? "model"}.{GetType().Name}", t0);
+            return y;
         }
         catch (ShapeException e) when (_nameInParent is not null)
         {
