@@ -80,12 +80,33 @@ internal static unsafe class Pool2dKernel
     /// <summary>Adds each output gradient onto the input position that was its window's maximum; dx is overwritten.</summary>
     public static void MaxBackward(in PoolShape s, float[] dy, float[] argmax, float[] dx)
     {
-        Array.Clear(dx);
-        int hw = s.H * s.W, ohw = s.OH * s.OW;
-        for (int pl = 0; pl < s.Planes; pl++)
+        fixed (float* pdy = dy, pa = argmax, pdx = dx)
         {
-            int xo = pl * hw, yo = pl * ohw;
-            for (int q = 0; q < ohw; q++) dx[xo + (int)argmax[yo + q]] += dy[yo + q];
+            var job = new MaxBackwardJob { S = s, Dy = pdy, A = pa, Dx = pdx };
+            WorkerPool.Run(job, Chunks(s), Threading.NumThreads);
+        }
+    }
+
+    sealed class MaxBackwardJob : IParallelJob
+    {
+        public PoolShape S;
+        public float* Dy, A, Dx;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void RunChunk(int chunk, int chunks)
+        {
+            var s = S;
+            int p0 = (int)((long)s.Planes * chunk / chunks), p1 = (int)((long)s.Planes * (chunk + 1) / chunks);
+            int hw = s.H * s.W, ohw = s.OH * s.OW;
+            // Plane by plane, so the cleared plane is still in cache when the gradients land in it.
+            for (int pl = p0; pl < p1; pl++)
+            {
+                float* dxp = Dx + (long)pl * hw;
+                float* dyp = Dy + (long)pl * ohw;
+                float* ap = A + (long)pl * ohw;
+                new Span<float>(dxp, hw).Clear();
+                for (int q = 0; q < ohw; q++) dxp[(int)ap[q]] += dyp[q];
+            }
         }
     }
 
