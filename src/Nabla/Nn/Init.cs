@@ -181,6 +181,8 @@ public abstract class Init
     {
         if (t.Rank < 2)
             throw new ShapeException("Init.Orthogonal", "a tensor with at least 2 dimensions", $"shape {t.ShapeString}");
+        // An empty tensor has nothing to fill (and its row count may be 0), as PyTorch's early return.
+        if (t.Numel == 0) return;
         int rows = t.Shape[0], cols = t.Numel / rows;
         // Work on the tall orientation (n >= m) and transpose back, as PyTorch does.
         bool transpose = rows < cols;

@@ -27,6 +27,7 @@ public sealed class Generator
     {
         ulong x = seed;
         _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
+        _hasSpare = false; // a cached Box–Muller value belongs to the old stream
     }
 
     static ulong SplitMix(ref ulong x)
