@@ -1,0 +1,96 @@
+using Nabla.Nn;
+
+namespace Nabla.Losses;
+
+/// <summary>
+/// Cross-entropy of logits against class indices with optional label smoothing and class weights,
+/// as <c>nn.CrossEntropyLoss</c>; one fused kernel (see <see cref="Functional.CrossEntropy"/>).
+/// Input (N, C), (N, C, d1, ...) or (C); target (N), (N, d1, ...) or () holding integers in [0, C).
+/// </summary>
+public sealed class CrossEntropyLoss : Loss
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="reduction">Mean over samples (default), Sum or None.</param>
+    /// <param name="labelSmoothing">epsilon in [0, 1] (default 0): the target becomes (1 - epsilon) one-hot + epsilon / C.</param>
+    /// <param name="weight">Optional per-class weights (C).</param>
+    public CrossEntropyLoss(Reduction reduction = Reduction.Mean, double labelSmoothing = 0, Tensor? weight = null) : base(reduction)
+    {
+        Functional.CheckLabelSmoothing(labelSmoothing);
+        LabelSmoothing = labelSmoothing;
+        Weight = weight;
+    }
+
+    /// <summary>The label smoothing epsilon.</summary>
+    public double LabelSmoothing { get; }
+
+    /// <summary>The per-class weights, or null.</summary>
+    public Tensor? Weight { get; }
+
+    /// <inheritdoc/>
+    protected override Tensor ForwardCore(Tensor input, Tensor target) =>
+        Functional.CrossEntropy(input, target, Reduction, LabelSmoothing, Weight);
+}
+
+/// <summary>
+/// Negative log-likelihood of log-probabilities, as <c>nn.NLLLoss</c>; use after
+/// <see cref="Nabla.Nn.LogSoftmax"/>. See <see cref="Functional.NllLoss"/>.
+/// </summary>
+/// <param name="reduction">Mean over samples (default; weighted: by the targets' weights), Sum or None.</param>
+/// <param name="weight">Optional per-class weights (C).</param>
+public sealed class NllLoss(Reduction reduction = Reduction.Mean, Tensor? weight = null) : Loss(reduction)
+{
+    /// <summary>The per-class weights, or null.</summary>
+    public Tensor? Weight { get; } = weight;
+
+    /// <inheritdoc/>
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.NllLoss(input, target, Reduction, Weight);
+}
+
+/// <summary>
+/// PyTorch's multi-class margin loss, as <c>nn.MultiMarginLoss</c>: per sample
+/// sum over i != y of max(0, margin - x_y + x_i)^p / C. See <see cref="Functional.MultiMarginLoss"/>.
+/// </summary>
+public sealed class MultiMarginLoss : Loss
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="reduction">Mean over samples (default), Sum or None.</param>
+    /// <param name="p">1 (default) or 2.</param>
+    /// <param name="margin">The required lead of the true class (default 1).</param>
+    /// <param name="weight">Optional per-class weights (C).</param>
+    public MultiMarginLoss(Reduction reduction = Reduction.Mean, int p = 1, double margin = 1, Tensor? weight = null) : base(reduction)
+    {
+        Functional.CheckMarginPower(p);
+        P = p;
+        Margin = margin;
+        Weight = weight;
+    }
+
+    /// <summary>The power of each hinge term, 1 or 2.</summary>
+    public int P { get; }
+
+    /// <summary>The required lead of the true class.</summary>
+    public double Margin { get; }
+
+    /// <summary>The per-class weights, or null.</summary>
+    public Tensor? Weight { get; }
+
+    /// <inheritdoc/>
+    protected override Tensor ForwardCore(Tensor input, Tensor target) =>
+        Functional.MultiMarginLoss(input, target, Reduction, P, Margin, Weight);
+}
+
+/// <summary>
+/// The lecture's multi-class SVM loss: per sample sum over k != y of max(0, s_k - s_y + margin),
+/// not divided by C (unlike <see cref="MultiMarginLoss"/>). See <see cref="Functional.MulticlassHingeLoss"/>.
+/// </summary>
+/// <param name="reduction">Mean over samples (default), Sum or None.</param>
+/// <param name="margin">The required lead of the true class (default 1).</param>
+public sealed class MulticlassHingeLoss(Reduction reduction = Reduction.Mean, double margin = 1) : Loss(reduction)
+{
+    /// <summary>The required lead of the true class.</summary>
+    public double Margin { get; } = margin;
+
+    /// <inheritdoc/>
+    protected override Tensor ForwardCore(Tensor input, Tensor target) =>
+        Functional.MulticlassHingeLoss(input, target, Reduction, Margin);
+}
