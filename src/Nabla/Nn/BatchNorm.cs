@@ -83,6 +83,14 @@ public abstract class BatchNormBase : Module
     /// <summary>The number of training batches seen, a zero-dimensional tensor; null without <see cref="TrackRunningStats"/>.</summary>
     public Buffer? NumBatchesTracked { get; }
 
+    /// <summary>Resets the running statistics to mean 0, variance 1 and no batches counted, as <c>reset_running_stats</c>.</summary>
+    public void ResetRunningStats()
+    {
+        RunningMean?.Data.Span.Clear();
+        RunningVar?.Data.Span.Fill(1f);
+        NumBatchesTracked?.Data.Span.Clear();
+    }
+
     /// <summary>The layer as printed in errors, e.g. <c>BatchNorm2d(32)</c>.</summary>
     private protected string LayerName => $"{GetType().Name}({NumFeatures})";
 

@@ -211,6 +211,11 @@ public class BatchNormTests
         var expected = new double[8];
         for (int i = 0; i < 8; i++) expected[i] = (x.Data[i] - rm[i % 2]) / Math.Sqrt(rv[i % 2] + 1e-5);
         NormReference.AssertClose(expected, y);
+
+        bn.ResetRunningStats();
+        Assert.Equal([0f, 0f], bn.RunningMean.Data.ToArray());
+        Assert.Equal([1f, 1f], bn.RunningVar.Data.ToArray());
+        Assert.Equal(0f, bn.NumBatchesTracked.Data.Item());
     }
 
     [Fact]

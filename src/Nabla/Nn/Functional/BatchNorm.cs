@@ -208,8 +208,9 @@ public static partial class Functional
             if (training || _dGamma is not null || _dBeta is not null)
                 for (int i = 0; i < n; i++)
                 {
-                    sdy += NormKernels.Sum(Run(_dy!, i, ch));
-                    sdx += NormKernels.DotDev(Run(_dy!, i, ch), Run(x, i, ch), mean);
+                    var (a0, a1) = NormKernels.SumAndDotDev(Run(_dy!, i, ch), Run(x, i, ch), mean);
+                    sdy += a0;
+                    sdx += a1;
                 }
             if (_dGamma is not null) _dGamma[ch] = (float)(sdx * inv);
             if (_dBeta is not null) _dBeta[ch] = (float)sdy;

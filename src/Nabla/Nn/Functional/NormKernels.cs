@@ -35,16 +35,36 @@ internal static class NormKernels
         return s;
     }
 
-    /// <summary>Σ dy (x - mean).</summary>
-    public static double DotDev(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean)
+    /// <summary>(Σ dy, Σ dy (x - mean)) in one sweep: the two sums every normalization backward needs.</summary>
+    public static (double SumDy, double SumDyDev) SumAndDotDev(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean)
     {
-        double s = 0;
-        for (int i = 0; i < x.Length; i += Block)
+        double s0 = 0, s1 = 0;
+        for (int i0 = 0; i0 < x.Length; i0 += Block)
         {
-            int n = Math.Min(Block, x.Length - i);
-            s += DotDevBlock(dy.Slice(i, n), x.Slice(i, n), mean);
+            int n = Math.Min(Block, x.Length - i0), w = Vector<float>.Count, i = 0;
+            ref float xr = ref MemoryMarshal.GetReference(x[i0..]);
+            ref float gr = ref MemoryMarshal.GetReference(dy[i0..]);
+            var vm = new Vector<float>(mean);
+            Vector<float> a0 = default, a1 = default, b0 = default, b1 = default;
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                var g0 = Vector.LoadUnsafe(ref gr, (nuint)i);
+                var g1 = Vector.LoadUnsafe(ref gr, (nuint)(i + w));
+                a0 += g0;
+                a1 += g1;
+                b0 = Vector.MultiplyAddEstimate(g0, Vector.LoadUnsafe(ref xr, (nuint)i) - vm, b0);
+                b1 = Vector.MultiplyAddEstimate(g1, Vector.LoadUnsafe(ref xr, (nuint)(i + w)) - vm, b1);
+            }
+            float f0 = Vector.Sum(a0 + a1), f1 = Vector.Sum(b0 + b1);
+            for (; i < n; i++)
+            {
+                f0 += dy[i0 + i];
+                f1 += dy[i0 + i] * (x[i0 + i] - mean);
+            }
+            s0 += f0;
+            s1 += f1;
         }
-        return s;
+        return (s0, s1);
     }
 
     static float SumSqDevBlock(ReadOnlySpan<float> x, float mean)
@@ -66,23 +86,6 @@ internal static class NormKernels
             float d = x[i] - mean;
             s += d * d;
         }
-        return s;
-    }
-
-    static float DotDevBlock(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean)
-    {
-        int n = x.Length, w = Vector<float>.Count, i = 0;
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float gr = ref MemoryMarshal.GetReference(dy);
-        var m = new Vector<float>(mean);
-        Vector<float> a0 = default, a1 = default;
-        for (; i <= n - 2 * w; i += 2 * w)
-        {
-            a0 = Vector.MultiplyAddEstimate(Vector.LoadUnsafe(ref gr, (nuint)i), Vector.LoadUnsafe(ref xr, (nuint)i) - m, a0);
-            a1 = Vector.MultiplyAddEstimate(Vector.LoadUnsafe(ref gr, (nuint)(i + w)), Vector.LoadUnsafe(ref xr, (nuint)(i + w)) - m, a1);
-        }
-        float s = Vector.Sum(a0 + a1);
-        for (; i < n; i++) s += dy[i] * (x[i] - mean);
         return s;
     }
 

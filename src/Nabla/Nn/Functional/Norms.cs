@@ -82,7 +82,7 @@ public static partial class Functional
                 dBeta.EndRow(r, rows);
                 if (gx is null) continue;
                 var (sg, sgd) = gamma is not null ? NormKernels.GammaSums(gr, xr, gamma, mean[r])
-                    : (NormKernels.Sum(gr), NormKernels.DotDev(gr, xr, mean[r]));
+                    : NormKernels.SumAndDotDev(gr, xr, mean[r]);
                 double iv = inv[r];
                 float k = (float)(iv * iv * iv * sgd / d), b = (float)(iv * sg / d);
                 var dxr = gx.Storage.AsSpan(r * d, d);
@@ -246,8 +246,7 @@ public static partial class Functional
                 for (int j = 0; j < k; j++)
                 {
                     int off = r * len + j * s;
-                    sdy[j] = NormKernels.Sum(dy.AsSpan(off, s));
-                    sdx[j] = NormKernels.DotDev(dy.AsSpan(off, s), x.AsSpan(off, s), mu[r]);
+                    (sdy[j], sdx[j]) = NormKernels.SumAndDotDev(dy.AsSpan(off, s), x.AsSpan(off, s), mu[r]);
                     dGamma[ch0 + j] += sdx[j] * iv;
                     dBeta[ch0 + j] += sdy[j];
                     double gm = gamma?[ch0 + j] ?? 1.0;
