@@ -1,0 +1,311 @@
+using System.Numerics.Tensors;
+using Nabla.Kernels;
+
+namespace Nabla.Nn;
+
+public static partial class Functional
+{
+    /// <summary>
+    /// Batch normalization, as <c>F.batch_norm</c>: each channel is normalized by a mean and a
+    /// variance, then scaled by <paramref name="weight"/> (gamma) and shifted by <paramref name="bias"/>
+    /// (beta). Shapes: input (N, C), (N, C, L) or (N, C, H, W) (any (N, C, *)); the other tensors (C).
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// y = (x - mean) / sqrt(var + eps) * gamma + beta, with eps inside the square root.
+    /// In training the mean and the biased variance (divided by M = N * L or N * H * W) are the
+    /// current batch's; the running statistics, when given, are updated in place:
+    /// running_mean = (1 - momentum) running_mean + momentum mean and running_var = (1 - momentum)
+    /// running_var + momentum var_unbiased (divided by M - 1). Momentum 0.1 weights the new batch, the
+    /// opposite convention to Keras's 0.99. In evaluation the running statistics are used and left alone.
+    /// </para>
+    /// <para>
+    /// Why two modes: normalizing with the batch's own statistics keeps each layer's input
+    /// distribution steady while the layers below change, and its gradient flows through the mean and
+    /// variance (so the network cannot undo the normalization by shifting its activations). At test
+    /// time one example must not depend on the others in its batch, and a batch may hold one example,
+    /// so the fixed running averages, estimated during training, stand in for the batch's.
+    /// </para>
+    /// <para>
+    /// Fused kernels, channel by channel (in parallel over channels for large inputs): forward takes
+    /// the mean, then the squared deviations from it (two passes, not E[x^2] - E[x]^2), then writes
+    /// the output in one sweep. Backward makes one pass for Σ dy and Σ dy (x - mean) and one writing
+    /// dx = (gamma invstd / M) (M dy - Σ dy - x̂ Σ dy x̂), with dgamma = Σ dy x̂ and dbeta = Σ dy.
+    /// Only the per-channel mean and 1/sqrt(var + eps) are saved: x̂ is recomputed from the input
+    /// (which the graph holds anyway), which costs one subtraction and one multiplication per element
+    /// instead of an activation-sized buffer written in forward and read back in backward.
+    /// The running statistics get no gradient.
+    /// </para>
+    /// </remarks>
+    /// <param name="input">The input (N, C, *).</param>
+    /// <param name="runningMean">The running mean (C), updated in place in training; may be null in training.</param>
+    /// <param name="runningVar">The running variance (C), updated in place in training; may be null in training.</param>
+    /// <param name="weight">gamma (C), or null for 1.</param>
+    /// <param name="bias">beta (C), or null for 0.</param>
+    /// <param name="training">Use the batch's statistics (and update the running ones) rather than the running ones.</param>
+    /// <param name="momentum">The weight of the new batch in the running statistics.</param>
+    /// <param name="eps">Added to the variance inside the square root.</param>
+    /// <exception cref="ShapeException">The input has fewer than 2 dimensions, a per-channel tensor is not of
+    /// shape (C), or training gets one value per channel.</exception>
+    /// <exception cref="ArgumentException">Evaluation without running statistics.</exception>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null,
+        Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        const string op = "batch_norm";
+        if (input.Rank < 2)
+            throw new ShapeException(op, "input of shape (N, C, *) with at least 2 dimensions", input.ShapeString);
+        int c = input.Dims[1];
+        CheckPerChannel(op, "running_mean", runningMean, c);
+        CheckPerChannel(op, "running_var", runningVar, c);
+        CheckPerChannel(op, "weight", weight, c);
+        CheckPerChannel(op, "bias", bias, c);
+        if (!training && runningMean is null)
+            throw new ArgumentException("batch_norm: running_mean must be defined in evaluation mode", nameof(runningMean));
+        if (!training && runningVar is null)
+            throw new ArgumentException("batch_norm: running_var must be defined in evaluation mode", nameof(runningVar));
+        if (training) CheckMoreThanOneValuePerChannel(op, input);
+
+        var job = new BatchNormJob(input.Storage, input.Dims[0], c, TrailingSize(input, 2), weight?.Storage, bias?.Storage, training);
+        var y = new Tensor((int[])input.Dims.Clone(), clear: false);
+        if (training) job.Forward(y.Storage, eps, momentum, runningMean?.Storage, runningVar?.Storage);
+        else
+        {
+            var rm = runningMean!.Storage;
+            var rv = runningVar!.Storage;
+            for (int i = 0; i < c; i++)
+            {
+                job.Mean[i] = rm[i];
+                job.InvStd[i] = (float)(1 / Math.Sqrt(rv[i] + eps));
+            }
+            job.Forward(y.Storage, eps, momentum, null, null);
+        }
+
+        Tensor[] inputs = AffineInputs(input, weight, bias);
+        return Tensor.Record(y, "batch_norm", inputs, g =>
+        {
+            var gx = input.RequiresGrad ? new Tensor((int[])input.Dims.Clone(), clear: false) : null;
+            var gw = weight is { RequiresGrad: true } ? new Tensor([c], clear: false) : null;
+            var gb = bias is { RequiresGrad: true } ? new Tensor([c], clear: false) : null;
+            job.Backward(g.Storage, gx?.Storage, gw?.Storage, gb?.Storage);
+            return AffineGrads(inputs, gx, gw, gb, weight, bias);
+        });
+    }
+
+    /// <summary>
+    /// Batch statistics need two values per channel: with one the variance is 0 and every output is
+    /// beta. PyTorch refuses such a training batch; it is typically an epoch's last, partial batch.
+    /// </summary>
+    internal static void CheckMoreThanOneValuePerChannel(string op, Tensor input)
+    {
+        if (input.Rank >= 2 && (long)input.Dims[0] * TrailingSize(input, 2) == 1)
+            throw new ShapeException(op, "more than 1 value per channel when training", $"input size {input.ShapeString}",
+                "a batch of one sample has no batch statistics; drop the last partial batch or call Eval()");
+    }
+
+    static void CheckPerChannel(string op, string name, Tensor? t, int channels)
+    {
+        if (t is not null && (t.Rank != 1 || t.Dims[0] != channels))
+            throw new ShapeException(op, $"{name} of shape [{channels}] (one value per channel)", t.ShapeString);
+    }
+
+    /// <summary>The product of the dimensions from <paramref name="start"/> on (1 when there are none).</summary>
+    static int TrailingSize(Tensor t, int start)
+    {
+        int s = 1;
+        for (int i = start; i < t.Rank; i++) s *= t.Dims[i];
+        return s;
+    }
+
+    /// <summary>
+    /// The batch-norm kernels on an (N, C, S) layout. Channels whose runs are long (S at least
+    /// <see cref="MinRun"/>) are processed one at a time, run by run, with the channel's data still in
+    /// cache between passes; short runs (batch norm on (N, C)) are processed row by row, vectorized
+    /// across the channels.
+    /// </summary>
+    sealed class BatchNormJob(float[] x, int n, int c, int s, float[]? gamma, float[]? beta, bool training) : IParallelJob
+    {
+        /// <summary>Shortest H*W (or L) run worth processing channel by channel.</summary>
+        const int MinRun = 16;
+
+        /// <summary>Fewest elements worth sharing among threads.</summary>
+        const int ParallelElements = 1 << 15;
+
+        public readonly float[] Mean = new float[c];
+        public readonly float[] InvStd = new float[c];
+        readonly long _m = (long)n * s;
+        bool _backward;
+        double _eps, _momentum;
+        float[]? _runMean, _runVar, _y, _dy, _dx, _dGamma, _dBeta;
+
+        public void Forward(float[] y, double eps, double momentum, float[]? runMean, float[]? runVar)
+        {
+            (_y, _eps, _momentum, _runMean, _runVar, _backward) = (y, eps, momentum, runMean, runVar, false);
+            Dispatch();
+            _y = null; // the backward closure keeps this job; it must not keep the output alive
+        }
+
+        public void Backward(float[] dy, float[]? dx, float[]? dGamma, float[]? dBeta)
+        {
+            (_dy, _dx, _dGamma, _dBeta, _backward) = (dy, dx, dGamma, dBeta, true);
+            Dispatch();
+            _dy = _dx = _dGamma = _dBeta = null;
+        }
+
+        void Dispatch()
+        {
+            if (s < MinRun)
+            {
+                if (_backward) BackwardColumns();
+                else ForwardColumns();
+                return;
+            }
+            int threads = _m * c < ParallelElements ? 1 : Math.Min(Threading.NumThreads, c);
+            WorkerPool.Run(this, threads == 1 ? 1 : Math.Min(c, 4 * threads), threads);
+        }
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            int c0 = (int)((long)c * chunk / chunks), c1 = (int)((long)c * (chunk + 1) / chunks);
+            for (int ch = c0; ch < c1; ch++)
+                if (_backward) BackwardChannel(ch);
+                else ForwardChannel(ch);
+        }
+
+        ReadOnlySpan<float> Run(float[] a, int sample, int ch) => a.AsSpan((sample * c + ch) * s, s);
+
+        void ForwardChannel(int ch)
+        {
+            if (training && _m > 0)
+            {
+                double sum = 0;
+                for (int i = 0; i < n; i++) sum += NormKernels.Sum(Run(x, i, ch));
+                double mean = sum / _m;
+                float meanF = (float)mean;
+                double ss = 0;
+                for (int i = 0; i < n; i++) ss += NormKernels.SumSqDev(Run(x, i, ch), meanF);
+                SetStats(ch, mean, ss / _m);
+            }
+            float a = (gamma?[ch] ?? 1f) * InvStd[ch], b = beta?[ch] ?? 0f;
+            for (int i = 0; i < n; i++)
+                NormKernels.Affine(Run(x, i, ch), Mean[ch], a, b, _y.AsSpan((i * c + ch) * s, s));
+        }
+
+        /// <summary>Saves a channel's batch statistics and updates its running ones (unbiased variance).</summary>
+        void SetStats(int ch, double mean, double biasedVar)
+        {
+            Mean[ch] = (float)mean;
+            InvStd[ch] = (float)(1 / Math.Sqrt(biasedVar + _eps));
+            if (_runMean is not null) _runMean[ch] = (float)((1 - _momentum) * _runMean[ch] + _momentum * mean);
+            if (_runVar is not null)
+                _runVar[ch] = (float)((1 - _momentum) * _runVar[ch] + _momentum * biasedVar * _m / (_m - 1));
+        }
+
+        void BackwardChannel(int ch)
+        {
+            float mean = Mean[ch], inv = InvStd[ch], g = gamma?[ch] ?? 1f;
+            double sdy = 0, sdx = 0;
+            if (training || _dGamma is not null || _dBeta is not null)
+                for (int i = 0; i < n; i++)
+                {
+                    var (a0, a1) = NormKernels.SumAndDotDev(Run(_dy!, i, ch), Run(x, i, ch), mean);
+                    sdy += a0;
+                    sdx += a1;
+                }
+            if (_dGamma is not null) _dGamma[ch] = (float)(sdx * inv);
+            if (_dBeta is not null) _dBeta[ch] = (float)sdy;
+            if (_dx is null) return;
+            float a = g * inv;
+            if (!training)
+            {
+                for (int i = 0; i < n; i++) TensorPrimitives.Multiply(Run(_dy!, i, ch), a, _dx.AsSpan((i * c + ch) * s, s));
+                return;
+            }
+            float k = (float)((double)a * inv * inv * sdx / _m), b = (float)(a * sdy / _m);
+            for (int i = 0; i < n; i++)
+                NormKernels.Backward(Run(_dy!, i, ch), Run(x, i, ch), mean, a, k, b, _dx.AsSpan((i * c + ch) * s, s));
+        }
+
+        /// <summary>One value per channel repeated along a row of width C * S.</summary>
+        float[] Widen(Func<int, float> perChannel)
+        {
+            var w = new float[c * s];
+            for (int ch = 0; ch < c; ch++) w.AsSpan(ch * s, s).Fill(perChannel(ch));
+            return w;
+        }
+
+        double[] ChannelSums(double[] columns)
+        {
+            var r = new double[c];
+            for (int j = 0; j < columns.Length; j++) r[j / s] += columns[j];
+            return r;
+        }
+
+        void ForwardColumns()
+        {
+            int width = c * s;
+            if (training && _m > 0)
+            {
+                var sums = new double[width];
+                NormKernels.ColumnReduce(x, default, null, n, width, sums);
+                var mean = ChannelSums(sums);
+                for (int ch = 0; ch < c; ch++) mean[ch] /= _m;
+                var centerW = Widen(ch => (float)mean[ch]);
+                var sq = new double[width];
+                NormKernels.ColumnReduce(x, default, centerW, n, width, sq);
+                var ss = ChannelSums(sq);
+                for (int ch = 0; ch < c; ch++) SetStats(ch, mean[ch], ss[ch] / _m);
+            }
+            var meanW = Widen(ch => Mean[ch]);
+            var scaleW = Widen(ch => (gamma?[ch] ?? 1f) * InvStd[ch]);
+            var shiftW = Widen(ch => beta?[ch] ?? 0f);
+            var tmp = new float[width];
+            for (int r = 0; r < n; r++)
+            {
+                TensorPrimitives.Subtract(x.AsSpan(r * width, width), meanW, tmp);
+                TensorPrimitives.MultiplyAdd(tmp, scaleW, shiftW, _y.AsSpan(r * width, width));
+            }
+        }
+
+        void BackwardColumns()
+        {
+            int width = c * s;
+            var meanW = Widen(ch => Mean[ch]);
+            double[] sdy = new double[c], sdx = new double[c];
+            if (training || _dGamma is not null || _dBeta is not null)
+            {
+                var cols = new double[width];
+                NormKernels.ColumnReduce(_dy!, default, null, n, width, cols);
+                sdy = ChannelSums(cols);
+                Array.Clear(cols);
+                NormKernels.ColumnReduce(x, _dy!, meanW, n, width, cols);
+                sdx = ChannelSums(cols);
+            }
+            for (int ch = 0; ch < c; ch++)
+            {
+                if (_dGamma is not null) _dGamma[ch] = (float)(sdx[ch] * InvStd[ch]);
+                if (_dBeta is not null) _dBeta[ch] = (float)sdy[ch];
+            }
+            if (_dx is null) return;
+            var aW = Widen(ch => (gamma?[ch] ?? 1f) * InvStd[ch]);
+            if (!training)
+            {
+                for (int r = 0; r < n; r++)
+                    TensorPrimitives.Multiply(_dy!.AsSpan(r * width, width), aW, _dx.AsSpan(r * width, width));
+                return;
+            }
+            // dx = a dy - k (x - mean) - b, as in NormKernels.Backward, with k and b per channel
+            var negKW = Widen(ch => (float)(-(double)(gamma?[ch] ?? 1f) * InvStd[ch] * InvStd[ch] * InvStd[ch] * sdx[ch] / _m));
+            var bW = Widen(ch => (float)((gamma?[ch] ?? 1f) * InvStd[ch] * sdy[ch] / _m));
+            var tmp = new float[width];
+            for (int r = 0; r < n; r++)
+            {
+                var dxr = _dx.AsSpan(r * width, width);
+                TensorPrimitives.Subtract(x.AsSpan(r * width, width), meanW, tmp);
+                TensorPrimitives.Multiply(_dy!.AsSpan(r * width, width), aW, dxr);
+                TensorPrimitives.MultiplyAdd(tmp, negKW, dxr, dxr);
+                TensorPrimitives.Subtract(dxr, bW, dxr);
+            }
+        }
+    }
+}
