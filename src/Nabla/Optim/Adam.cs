@@ -135,9 +135,26 @@ public class Adam : Optimizer
                     Eps = (float)eps,
                     NegStepSize = (float)-(lr / biasCorrection1),
                 };
-                Update(p.Data.Span, grad.Span, b[0]!.Span, b[1]!.Span, Amsgrad ? b[2]!.Span : default, k);
+                var job = _job;
+                (job.P, job.G, job.M, job.V, job.VMax, job.K) =
+                    (p.Data.Storage, grad.Storage, b[0]!.Storage, b[1]!.Storage, Amsgrad ? b[2]!.Storage : null, k);
+                job.Run(p.Numel);
             }
         }
+        (_job.P, _job.G, _job.M, _job.V, _job.VMax) = ([], [], [], [], null);
+    }
+
+    readonly Job _job = new();
+
+    sealed class Job : ChunkedUpdate
+    {
+        public float[] P = [], G = [], M = [], V = [];
+        public float[]? VMax;
+        public Coefficients K;
+
+        protected override void Apply(int start, int length) =>
+            Update(P.AsSpan(start, length), G.AsSpan(start, length), M.AsSpan(start, length), V.AsSpan(start, length),
+                VMax is null ? default : VMax.AsSpan(start, length), K);
     }
 
     /// <summary>The scalars of one update, rounded to float32 as PyTorch's kernels round them.</summary>

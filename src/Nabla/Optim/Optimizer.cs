@@ -11,7 +11,9 @@ namespace Nabla.Optim;
 /// <para>
 /// A training step is <c>opt.ZeroGrad(); loss.Backward(); opt.Step();</c>. <see cref="Step"/> skips
 /// every parameter whose gradient is null (frozen, or not reached by the loss). State buffers are
-/// allocated on a parameter's first step; later steps allocate nothing.
+/// allocated on a parameter's first step; later steps allocate nothing. Each parameter is updated in
+/// one fused vectorized pass over its arrays (PyTorch's CPU path makes one pass per operation), split
+/// across <see cref="Threading.NumThreads"/> threads for large parameters with bitwise the same result.
 /// </para>
 /// <para>
 /// Parameters are numbered in order across the groups, as PyTorch numbers them in its state dict;

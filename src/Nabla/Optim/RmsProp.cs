@@ -111,10 +111,30 @@ public sealed class RmsProp : Optimizer
                 if (momentum > 0) b[1] ??= ZerosLike(p);
                 if (Centered) b[2] ??= ZerosLike(p);
                 state.Step += 1;
-                Update(p.Data.Span, grad.Span, b[0]!.Span, Centered ? b[2]!.Span : default, momentum > 0 ? b[1]!.Span : default,
-                    (float)-lr, (float)alpha, (float)(1 - alpha), (float)eps, (float)wd, (float)momentum);
+                var job = _job;
+                (job.P, job.G, job.Sq, job.Ga, job.Buf) =
+                    (p.Data.Storage, grad.Storage, b[0]!.Storage, Centered ? b[2]!.Storage : null, momentum > 0 ? b[1]!.Storage : null);
+                (job.NegLr, job.Alpha, job.OneMinusAlpha, job.Eps, job.Wd, job.Mu) =
+                    ((float)-lr, (float)alpha, (float)(1 - alpha), (float)eps, (float)wd, (float)momentum);
+                job.Run(p.Numel);
             }
         }
+        (_job.P, _job.G, _job.Sq, _job.Ga, _job.Buf) = ([], [], [], null, null);
+    }
+
+    readonly Job _job = new();
+
+    sealed class Job : ChunkedUpdate
+    {
+        public float[] P = [], G = [], Sq = [];
+        public float[]? Ga, Buf;
+        public float NegLr, Alpha, OneMinusAlpha, Eps, Wd, Mu;
+
+        static Span<float> Slice(float[]? a, int start, int length) => a is null ? default : a.AsSpan(start, length);
+
+        protected override void Apply(int start, int length) =>
+            Update(P.AsSpan(start, length), G.AsSpan(start, length), Sq.AsSpan(start, length), Slice(Ga, start, length),
+                Slice(Buf, start, length), NegLr, Alpha, OneMinusAlpha, Eps, Wd, Mu);
     }
 
     /// <summary>Steps 1-4 for one parameter in one pass; <paramref name="ga"/> and <paramref name="buf"/> may be empty.</summary>

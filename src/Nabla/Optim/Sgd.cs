@@ -115,10 +115,28 @@ public sealed class Sgd : Optimizer
                     first = state.Buffers[0] is null;
                     buf = state.Buffers[0] ??= new Tensor((int[])p.Data.Dims.Clone(), clear: false);
                 }
-                Update(p.Data.Span, grad.Span, buf is null ? default : buf.Span, first,
-                    (float)-lr, (float)wd, (float)momentum, (float)(1 - dampening), Nesterov);
+                var job = _job;
+                (job.P, job.G, job.Buf, job.First) = (p.Data.Storage, grad.Storage, buf?.Storage, first);
+                (job.NegLr, job.Wd, job.Mu, job.OneMinusDamp, job.Nesterov) =
+                    ((float)-lr, (float)wd, (float)momentum, (float)(1 - dampening), Nesterov);
+                job.Run(p.Numel);
             }
         }
+        (_job.P, _job.G, _job.Buf) = ([], [], null);
+    }
+
+    readonly Job _job = new();
+
+    sealed class Job : ChunkedUpdate
+    {
+        public float[] P = [], G = [];
+        public float[]? Buf;
+        public bool First, Nesterov;
+        public float NegLr, Wd, Mu, OneMinusDamp;
+
+        protected override void Apply(int start, int length) =>
+            Update(P.AsSpan(start, length), G.AsSpan(start, length), Buf is null ? default : Buf.AsSpan(start, length),
+                First, NegLr, Wd, Mu, OneMinusDamp, Nesterov);
     }
 
     /// <summary>The fused update of one parameter; <paramref name="buf"/> is empty without momentum.</summary>
