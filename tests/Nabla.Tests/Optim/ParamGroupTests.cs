@@ -116,6 +116,16 @@ public class ParamGroupTests
     }
 
     [Fact]
+    public void A_group_added_twice_or_holding_null_is_an_error()
+    {
+        var g = new ParamGroup([P(1f)]);
+        var opt = new Adam([g]);
+        Assert.StartsWith("Adam: param group 1 was already added", Assert.Throws<ArgumentException>(() => opt.AddParamGroup(g)).Message);
+        Assert.StartsWith("ParamGroup: expected parameters; got a null entry",
+            Assert.Throws<ArgumentException>(() => new ParamGroup([P(1f), null!])).Message);
+    }
+
+    [Fact]
     public void An_empty_parameter_list_is_an_error()
     {
         var e = Assert.Throws<ArgumentException>(() => new Adam(Array.Empty<Parameter>()));

@@ -162,6 +162,10 @@ public class SchedulerTests
         var other = Opt();
         Assert.StartsWith("SequentialLr expects all schedulers to belong to the same optimizer, but got scheduler StepLr at index 1",
             Assert.Throws<ArgumentException>(() => new SequentialLr(opt, [a, new StepLr(other, 2)], [3])).Message);
+        Assert.StartsWith("SequentialLr: scheduler 1 is itself a SequentialLr; list its schedulers instead",
+            Assert.Throws<ArgumentException>(() => new SequentialLr(opt, [a, new SequentialLr(opt, [new StepLr(opt, 2)], [])], [3])).Message);
+        Assert.StartsWith("SequentialLr: scheduler 0 is null",
+            Assert.Throws<ArgumentException>(() => new SequentialLr(opt, [null!], [])).Message);
         Assert.StartsWith("SequentialLr: expected milestones in increasing order; got [4, 2]",
             Assert.Throws<ArgumentException>(() => new SequentialLr(opt, [a, new StepLr(opt, 2), new StepLr(opt, 3)], [4, 2])).Message);
     }
