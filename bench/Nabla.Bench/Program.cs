@@ -15,6 +15,11 @@ var workloads = new Dictionary<string, Action<double>>
     ["gemm_skinny"] = seconds => GemmWorkload.Skinny(seconds),
     ["fma_peak"] = seconds => FmaPeak.Run(seconds, Threading.NumThreads),
     ["conv"] = ConvWorkload.Run,
+    ["mlp_train"] = TrainingWorkloads.MlpTrain,
+    ["cnn_train"] = TrainingWorkloads.CnnTrain,
+    ["resnet8_train"] = TrainingWorkloads.ResNet8Train,
+    ["cnn_infer"] = TrainingWorkloads.CnnInfer,
+    ["profile"] = TrainingWorkloads.Profile,
 };
 
 int threads = 2;

@@ -123,7 +123,8 @@ internal static class ConformanceRunner
         var args = new CaseArgs(c, new Dictionary<string, Tensor> { ["param"] = param.Data },
             new Dictionary<string, Tensor[]> { ["grads"] = grads });
         var step = make(args, param);
-        args.InList("grads"); // the runner feeds them
+        args.In("param"); // the runner hands the parameter over and feeds the gradients
+        args.InList("grads");
         CheckAllRead(c, args, failures);
         if (failures.Count > 0) return;
         for (int k = 0; k < grads.Length; k++)

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Nabla;
+using Nabla.Losses;
+using Nabla.Nn;
+using Nabla.Optim;
+
+/// <summary>
+/// The training and inference workloads of shared/BENCHMARKS.md, built exactly as the libtorch
+/// anchor builds them. One step = zero grads, forward, loss, backward, optimizer step, inside a
+/// <see cref="TensorScope"/> (the engine's memory reuse). bytes_per_step is the managed allocation
+/// per steady-state step (GC.GetTotalAllocatedBytes(true) before and after the timed steps).
+/// </summary>
+static class TrainingWorkloads
+{
+    public static Sequential Mlp(Generator g) => new(
+        new Linear(784, 512, generator: g), new Relu(), new Linear(512, 256, generator: g), new Relu(), new Linear(256, 10, generator: g));
+
+    public static Sequential Cnn(Generator g) => new(
+        new Conv2d(1, 32, 3, padding: 1, generator: g), new BatchNorm2d(32), new Relu(), new MaxPool2d(2),
+        new Conv2d(32, 64, 3, padding: 1, generator: g), new BatchNorm2d(64), new Relu(), new MaxPool2d(2),
+        new Flatten(), new Dropout(0.5, generator: g), new Linear(64 * 7 * 7, 10, generator: g));
+
+    public static Sequential ResNet8(Generator g) => new(
+        new Conv2d(3, 16, 3, padding: 1, bias: false, generator: g), new BatchNorm2d(16), new Relu(),
+        new BasicBlock(16, 16, 1, g), new BasicBlock(16, 32, 2, g), new BasicBlock(32, 64, 2, g),
+        new AdaptiveAvgPool2d(1), new Flatten(), new Linear(64, 10, generator: g));
+
+    public static void MlpTrain(double seconds)
+    {
+        var g = new Generator(0);
+        var model = Mlp(g);
+        Train("mlp_train", model, new Sgd(model.Parameters(), lr: 0.01, momentum: 0.9), [784], 128, seconds, g);
+    }
+
+    public static void CnnTrain(double seconds)
+    {
+        var g = new Generator(0);
+        var model = Cnn(g);
+        Train("cnn_train", model, new AdamW(model.Parameters(), lr: 1e-3), [1, 28, 28], 128, seconds, g);
+    }
+
+    public static void ResNet8Train(double seconds)
+    {
+        var g = new Generator(0);
+        var model = ResNet8(g);
+        Train("resnet8_train", model, new Sgd(model.Parameters(), lr: 0.1, momentum: 0.9, weightDecay: 5e-4), [3, 32, 32], 64, seconds, g);
+    }
+
+    public static void CnnInfer(double seconds)
+    {
+        var g = new Generator(0);
+        var model = Cnn(g);
+        model.Eval();
+        var x = Tensor.Randn([256, 1, 28, 28], g);
+        var (rate, bytes) = Rate(() =>
+        {
+            using var scope = TensorScope.Begin();
+            using var noGrad = Autograd.NoGrad();
+            model.Forward(x);
+        }, 3, seconds);
+        Emit(new { engine = "nabla", workload = "cnn_infer", batch = 256, threads = Threading.NumThreads, samples_per_s = Math.Round(rate * 256, 1), bytes_per_step = bytes });
+    }
+
+    /// <summary>
+    /// Where a step of each training workload spends its time: module forwards (inclusive of
+    /// children), backward rules by operation, the optimizer step; milliseconds per step.
+    /// </summary>
+    public static void Profile(double seconds)
+    {
+        var g = new Generator(0);
+        var mlp = Mlp(g);
+        ProfileOne("mlp_train", mlp, new Sgd(mlp.Parameters(), lr: 0.01, momentum: 0.9), [784], 128, seconds, g);
+        var cnn = Cnn(g);
+        ProfileOne("cnn_train", cnn, new AdamW(cnn.Parameters(), lr: 1e-3), [1, 28, 28], 128, seconds, g);
+        var resnet = ResNet8(g);
+        ProfileOne("resnet8_train", resnet, new Sgd(resnet.Parameters(), lr: 0.1, momentum: 0.9, weightDecay: 5e-4), [3, 32, 32], 64, seconds, g);
+    }
+
+    static void ProfileOne(string name, Module model, Optimizer optimizer, int[] inShape, int batch, double seconds, Generator g)
+    {
+        model.Train();
+        var x = Tensor.Randn([batch, .. inShape], g);
+        var y = Tensor.Randint(0, 10, [batch], g);
+        var loss = new CrossEntropyLoss();
+        void Step()
+        {
+            using var scope = TensorScope.Begin();
+            long t0 = Stopwatch.GetTimestamp();
+            optimizer.ZeroGrad();
+            OpProfiler.Add("zero_grad", t0);
+            var l = loss.Forward(model.Forward(x), y);
+            t0 = Stopwatch.GetTimestamp();
+            l.Backward();
+            OpProfiler.Add("backward (all)", t0);
+            t0 = Stopwatch.GetTimestamp();
+            optimizer.Step();
+            OpProfiler.Add("optimizer.step", t0);
+            t0 = Stopwatch.GetTimestamp();
+        }
+        for (int i = 0; i < 5; i++) Step();
+        OpProfiler.Start();
+        var sw = Stopwatch.StartNew();
+        int steps = 0;
+        while (sw.Elapsed.TotalSeconds < seconds)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Step();
+            OpProfiler.Add("step (all)", t0);
+            steps++;
+        }
+        foreach (var (entry, ms, calls) in OpProfiler.Stop())
+            Emit(new { engine = "nabla", workload = "profile", model = name, entry, ms_per_step = Math.Round(ms / steps, 3), calls_per_step = calls / steps });
+    }
+
+    static void Train(string name, Module model, Optimizer optimizer, int[] inShape, int batch, double seconds, Generator g)
+    {
+        model.Train();
+        var x = Tensor.Randn([batch, .. inShape], g);
+        var y = Tensor.Randint(0, 10, [batch], g);
+        var loss = new CrossEntropyLoss();
+        var (rate, bytes) = Rate(() =>
+        {
+            using var scope = TensorScope.Begin();
+            optimizer.ZeroGrad();
+            var l = loss.Forward(model.Forward(x), y);
+            l.Backward();
+            optimizer.Step();
+        }, 5, seconds);
+        Emit(new { engine = "nabla", workload = name, batch, threads = Threading.NumThreads, samples_per_s = Math.Round(rate * batch, 1), bytes_per_step = bytes });
+    }
+
+    /// <summary>Steps per second over at least <paramref name="seconds"/> after warm-up, and managed bytes allocated per step.</summary>
+    static (double Rate, long BytesPerStep) Rate(Action step, int warmup, double seconds)
+    {
+        for (int i = 0; i < warmup; i++) step();
+        long before = GC.GetTotalAllocatedBytes(true);
+        var sw = Stopwatch.StartNew();
+        long n = 0;
+        while (sw.Elapsed.TotalSeconds < seconds)
+        {
+            step();
+            n++;
+        }
+        double rate = n / sw.Elapsed.TotalSeconds;
+        return (rate, (GC.GetTotalAllocatedBytes(true) - before) / n);
+    }
+
+    static void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
+}
