@@ -33,7 +33,7 @@ public abstract partial class Optimizer
         for (int g = 0; g < _groups.Count; g++)
         {
             var group = _groups[g];
-            var ids = new Tensor([group.Params.Count], clear: false);
+            var ids = Tensor.Owned([group.Params.Count], clear: false);
             for (int j = 0; j < group.Params.Count; j++) ids.Span[j] = index++;
             dict.Add($"param_groups.{g}.params", ids);
             foreach (var option in group.OptionNames)

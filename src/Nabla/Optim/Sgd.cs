@@ -113,7 +113,7 @@ public sealed class Sgd : Optimizer
                 {
                     var state = StateAt(index);
                     first = state.Buffers[0] is null;
-                    buf = state.Buffers[0] ??= new Tensor((int[])p.Data.Dims.Clone(), clear: false);
+                    buf = state.Buffers[0] ??= Tensor.Owned((int[])p.Data.Dims.Clone(), clear: false); // optimizer state outlives any TensorScope
                 }
                 var job = _job;
                 (job.P, job.G, job.Buf, job.First) = (p.Data.Storage, grad.Storage, buf?.Storage, first);

@@ -48,7 +48,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>A tensor whose storage is never pooled: what the public creation functions return.</summary>
-    static Tensor Owned(int[] dims, bool clear = true)
+    internal static Tensor Owned(int[] dims, bool clear = true)
     {
         long n = CheckedNumel(dims, "Tensor");
         return new Tensor(Allocate(n, clear), dims, track: false);

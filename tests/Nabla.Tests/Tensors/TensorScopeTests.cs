@@ -1,4 +1,5 @@
 using Nabla.Nn;
+using Nabla.Optim;
 
 namespace Nabla.Tests.TensorsTests;
 
@@ -33,6 +34,39 @@ public class TensorScopeTests
             Assert.Equal(a1.Weight.Grad!.ToArray(), a2.Weight.Grad!.ToArray());
             Assert.Equal(b1.Bias!.Grad!.ToArray(), b2.Bias!.Grad!.ToArray());
         }
+    }
+
+    public static TheoryData<string> Optimizers => ["sgd", "adamw", "rmsprop"];
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void Optimizer_state_made_inside_a_scope_survives_it(string name)
+    {
+        var x = Tensor.Randn([16, 64], new Generator(1));
+        var (a1, b1) = Model();
+        var (a2, b2) = Model();
+        Optimizer Make(Linear a, Linear b) => name switch
+        {
+            "sgd" => new Sgd([.. a.Parameters(), .. b.Parameters()], lr: 0.1, momentum: 0.9),
+            "adamw" => new AdamW([.. a.Parameters(), .. b.Parameters()]),
+            _ => new RmsProp([.. a.Parameters(), .. b.Parameters()], momentum: 0.5),
+        };
+        var o1 = Make(a1, b1);
+        var o2 = Make(a2, b2);
+        for (int i = 0; i < 4; i++)
+        {
+            o1.ZeroGrad();
+            Step(a1, b1, x);
+            o1.Step();
+            using (TensorScope.Begin())
+            {
+                o2.ZeroGrad();
+                Step(a2, b2, x);
+                o2.Step();
+            }
+        }
+        Assert.Equal(a1.Weight.Data.ToArray(), a2.Weight.Data.ToArray());
+        Assert.Equal(o1.StateDict().Values.Select(t => t.ToArray()), o2.StateDict().Values.Select(t => t.ToArray()));
     }
 
     [Fact]
