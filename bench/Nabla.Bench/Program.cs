@@ -13,6 +13,7 @@ var workloads = new Dictionary<string, Action<double>>
 {
     ["gemm"] = seconds => GemmWorkload.Square(seconds),
     ["gemm_skinny"] = seconds => GemmWorkload.Skinny(seconds),
+    ["gemm_linear"] = seconds => GemmWorkload.Linear(seconds),
     ["fma_peak"] = seconds => FmaPeak.Run(seconds, Threading.NumThreads),
     ["conv"] = ConvWorkload.Run,
     ["mlp_train"] = TrainingWorkloads.MlpTrain,
@@ -74,19 +75,40 @@ static class GemmWorkload
         }
     }
 
-    /// <summary>GFLOPS of C = A·B (row-major, no transposes) over at least <paramref name="seconds"/> after warm-up.</summary>
-    static double Measure(int m, int n, int k, double seconds)
+    /// <summary>
+    /// The three products of a Linear layer in mlp_train, with the transposes the layer uses:
+    /// forward Y = X W^T (NT), input gradient dX = dY W (NN), weight gradient dW = dY^T X (TN).
+    /// </summary>
+    public static void Linear(double seconds)
+    {
+        foreach (var (batch, inF, outF) in new[] { (128, 784, 512), (128, 512, 256) })
+        {
+            foreach (var (name, ta, tb, m, n, k) in new[]
+            {
+                ("forward_nt", false, true, batch, outF, inF), ("dx_nn", false, false, batch, inF, outF), ("dw_tn", true, false, outF, inF, batch),
+            })
+            {
+                double gflops = Measure(m, n, k, seconds, ta, tb);
+                Emit(new { engine = "nabla", workload = "gemm_linear", batch, in_features = inF, out_features = outF, product = name, m, n, k,
+                    threads = Threading.NumThreads, gflops = Math.Round(gflops, 1) });
+            }
+        }
+    }
+
+    /// <summary>GFLOPS of C = op(A)·op(B) (row-major) over at least <paramref name="seconds"/> after warm-up.</summary>
+    static double Measure(int m, int n, int k, double seconds, bool transA = false, bool transB = false)
     {
         var g = new Generator(0);
         var a = Tensor.Randn([m, k], g).ToArray();
         var b = Tensor.Randn([k, n], g).ToArray();
         var c = new float[m * n];
-        for (int i = 0; i < 3; i++) Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        for (int i = 0; i < 3; i++) Gemm.Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n);
         var sw = Stopwatch.StartNew();
         long steps = 0;
         while (sw.Elapsed.TotalSeconds < seconds)
         {
-            Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+            Gemm.Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n);
             steps++;
         }
         return 2.0 * m * n * k * steps / sw.Elapsed.TotalSeconds / 1e9;

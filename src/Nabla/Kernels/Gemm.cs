@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -237,7 +238,10 @@ public static unsafe class Gemm
                     // Row-major A: write the panel sequentially, reading MR row streams in step.
                     float* s = _a + (long)(ic + ir) * _lda + pc;
                     long lda = _lda;
-                    for (int p = 0; p < kc; p++)
+                    int p0 = 0;
+                    if (mr == 8 && Avx.IsSupported)
+                        for (; p0 + 8 <= kc; p0 += 8) Transpose8x8(s + p0, lda, d + p0 * 8, 8);
+                    for (int p = p0; p < kc; p++)
                     {
                         float* sp = s + p;
                         float* dp = d + p * mr;
@@ -282,7 +286,17 @@ public static unsafe class Gemm
             else
             {
                 // op(B)[p, j] = B[j, p]: column c of the panel is a contiguous run of row j+c of B
-                for (int cc = 0; cc < cols; cc++)
+                int c0 = 0;
+                if (Avx.IsSupported)
+                    for (; c0 + 8 <= cols; c0 += 8)
+                    {
+                        float* s = _b + (long)(j + c0) * _ldb + pc;
+                        int p = 0;
+                        for (; p + 8 <= kc; p += 8) Transpose8x8(s + p, _ldb, d + (long)p * nr + c0, nr);
+                        for (; p < kc; p++)
+                            for (int cc = 0; cc < 8; cc++) d[p * nr + c0 + cc] = s[(long)cc * _ldb + p];
+                    }
+                for (int cc = c0; cc < cols; cc++)
                 {
                     float* s = _b + (long)(j + cc) * _ldb + pc;
                     for (int p = 0; p < kc; p++) d[p * nr + cc] = s[p];
@@ -291,6 +305,49 @@ public static unsafe class Gemm
                     for (int p = 0; p < kc; p++) d[p * nr + cc] = 0;
             }
         }
+    }
+
+    /// <summary>
+    /// dst[k * dstStride + i] = src[i * srcStride + k] for an 8 x 8 block: eight row loads, the
+    /// classic unpack / shuffle / lane-permute transpose, eight row stores. Packing a transposed
+    /// operand this way instead of element by element is what makes X W^T (a Linear layer's
+    /// forward) run at the speed of an untransposed product.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+    {
+        var r0 = Avx.LoadVector256(src);
+        var r1 = Avx.LoadVector256(src + srcStride);
+        var r2 = Avx.LoadVector256(src + 2 * srcStride);
+        var r3 = Avx.LoadVector256(src + 3 * srcStride);
+        var r4 = Avx.LoadVector256(src + 4 * srcStride);
+        var r5 = Avx.LoadVector256(src + 5 * srcStride);
+        var r6 = Avx.LoadVector256(src + 6 * srcStride);
+        var r7 = Avx.LoadVector256(src + 7 * srcStride);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     internal static (int Mr, int Nr) Shape(Isa isa) => isa switch
