@@ -153,10 +153,7 @@ public static class Autograd
             if (capture.TryGetValue(leaf, out var prev)) capture[leaf] = prev is null ? g : Tensor.Add(prev, g);
             return;
         }
-        // The first gradient is copied: the same tensor may be handed to several inputs (an add
-        // passes its output gradient to both), and later accumulation is in place.
-        if (leaf.Grad is null) leaf.Grad = g.Clone();
-        else leaf.Grad.AddInPlace(g);
+        leaf.AccumulateGrad(g);
     }
 
     /// <summary>Nodes ordered so that each comes before every node that produced one of its inputs.</summary>

@@ -50,7 +50,7 @@ public sealed class Parameter
     public void ZeroGrad(bool setToNone = false)
     {
         if (setToNone) Data.Grad = null;
-        else Data.Grad?.Span.Clear();
+        else Data.ZeroGradLazily();
     }
 
     /// <summary>The parameter's tensor, so a parameter can be used wherever a tensor is expected.</summary>

@@ -110,7 +110,55 @@ public sealed partial class Tensor
     }
 
     /// <summary>The accumulated gradient of a leaf after <see cref="Backward(Tensor?, bool)"/>; null before.</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get
+        {
+            if (_gradIsStale)
+            {
+                _grad!.Span.Clear();
+                _gradIsStale = false;
+            }
+            return _grad;
+        }
+        set
+        {
+            _grad = value;
+            _gradIsStale = false;
+        }
+    }
+
+    Tensor? _grad;
+
+    // Set by ZeroGradLazily: the gradient buffer holds old values that count as zeros. The next
+    // backward pass copies into it instead of adding, which saves a whole pass over every gradient
+    // per training step; reading Grad before that clears it.
+    bool _gradIsStale;
+
+    /// <summary>Zeroes the gradient, keeping its buffer, without touching its memory until it is next used.</summary>
+    internal void ZeroGradLazily()
+    {
+        if (_grad is not null) _gradIsStale = true;
+    }
+
+    /// <summary>Adds <paramref name="g"/> (this tensor's shape) to the gradient: a copy when it is new or zeroed.</summary>
+    internal void AccumulateGrad(Tensor g)
+    {
+        if (_grad is null)
+        {
+            // A copy: the same tensor may be handed to several inputs (an add passes its output
+            // gradient to both), and later accumulation is in place.
+            _grad = g.Clone();
+        }
+        else if (_gradIsStale)
+        {
+            if (!_grad.SameShape(g))
+                throw new ShapeException("AccumulateGrad", $"a gradient of shape {_grad.ShapeString}", g.ShapeString);
+            g.Storage.AsSpan().CopyTo(_grad.Storage);
+            _gradIsStale = false;
+        }
+        else _grad.AddInPlace(g);
+    }
 
     /// <summary>True for a tensor created by the user rather than by an operation on tensors needing gradients.</summary>
     public bool IsLeaf => GradFn is null;
