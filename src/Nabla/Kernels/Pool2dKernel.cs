@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Nabla.Kernels;
 
@@ -44,17 +46,7 @@ internal static unsafe class Pool2dKernel
                 {
                     if (fast2)
                     {
-                        float* r0 = xp + 2L * oh * s.W, r1 = r0 + s.W;
-                        for (int ow = 0; ow < s.OW; ow++)
-                        {
-                            int c = 2 * ow;
-                            float best = r0[c]; int bi = 2 * oh * s.W + c;
-                            if (r0[c + 1] > best || float.IsNaN(r0[c + 1])) { best = r0[c + 1]; bi = 2 * oh * s.W + c + 1; }
-                            if (r1[c] > best || float.IsNaN(r1[c])) { best = r1[c]; bi = (2 * oh + 1) * s.W + c; }
-                            if (r1[c + 1] > best || float.IsNaN(r1[c + 1])) { best = r1[c + 1]; bi = (2 * oh + 1) * s.W + c + 1; }
-                            yp[oh * s.OW + ow] = best;
-                            ap[oh * s.OW + ow] = bi;
-                        }
+                        Max2x2Row(xp + 2L * oh * s.W, s.W, s.OW, yp + (long)oh * s.OW, ap + (long)oh * s.OW, 2 * oh * s.W);
                         continue;
                     }
                     int h0 = oh * s.SH - s.PH;
@@ -74,6 +66,105 @@ internal static unsafe class Pool2dKernel
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// One output row of 2x2, stride-2 max pooling: rows r0 = <paramref name="r0"/> and r0 + w of the
+    /// input. Branch-free (random data makes every comparison a coin flip, and mispredicted branches
+    /// cost more than the arithmetic): eight outputs at a time with AVX, choosing the maximum and its
+    /// index by masks; NaN wins, and among equal values the first in the window does, as PyTorch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Max2x2Row(float* r0, int w, int ow, float* y, float* argmax, int rowBase)
+    {
+        float* r1 = r0 + w;
+        int q = 0;
+        if (Avx2.IsSupported)
+        {
+            var lane = Vector256.Create(0f, 2, 4, 6, 8, 10, 12, 14);
+            var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            var offB = Vector256.Create(1f);
+            var offC = Vector256.Create((float)w);
+            var offD = Vector256.Create((float)w + 1);
+            for (; q < ow; q += 8)
+            {
+                Vector256<float> a0, a1, b0, b1;
+                int cols = w - 2 * q, outs = ow - q;
+                if (cols >= 16)
+                {
+                    a0 = Avx.LoadVector256(r0 + 2 * q);
+                    a1 = Avx.LoadVector256(r0 + 2 * q + 8);
+                    b0 = Avx.LoadVector256(r1 + 2 * q);
+                    b1 = Avx.LoadVector256(r1 + 2 * q + 8);
+                }
+                else
+                {
+                    // The row's tail: masked loads never touch memory past the row.
+                    var m0 = Vector256.LessThan(index, Vector256.Create(cols)).AsSingle();
+                    var m1 = Vector256.LessThan(index, Vector256.Create(cols - 8)).AsSingle();
+                    a0 = Avx.MaskLoad(r0 + 2 * q, m0);
+                    a1 = Avx.MaskLoad(r0 + 2 * q + 8, m1);
+                    b0 = Avx.MaskLoad(r1 + 2 * q, m0);
+                    b1 = Avx.MaskLoad(r1 + 2 * q + 8, m1);
+                }
+                // Even and odd columns, in the lane order (0 2 8 10 | 4 6 12 14), undone by Order.
+                var best = Order(Avx.Shuffle(a0, a1, 0x88));
+                var cb = Order(Avx.Shuffle(a0, a1, 0xDD));
+                var cc = Order(Avx.Shuffle(b0, b1, 0x88));
+                var cd = Order(Avx.Shuffle(b0, b1, 0xDD));
+                var off = Vector256<float>.Zero;
+                Pick(ref best, ref off, cb, offB);
+                Pick(ref best, ref off, cc, offC);
+                Pick(ref best, ref off, cd, offD);
+                var idx = Vector256.Create((float)(rowBase + 2 * q)) + lane + off;
+                if (outs >= 8)
+                {
+                    best.Store(y + q);
+                    idx.Store(argmax + q);
+                }
+                else
+                {
+                    var mo = Vector256.LessThan(index, Vector256.Create(outs)).AsSingle();
+                    Avx.MaskStore(y + q, mo, best);
+                    Avx.MaskStore(argmax + q, mo, idx);
+                }
+            }
+            return;
+        }
+        for (; q < ow; q++)
+        {
+            int c = 2 * q;
+            float best = r0[c];
+            int bi = rowBase + c;
+            ScalarPick(ref best, ref bi, r0[c + 1], rowBase + c + 1);
+            ScalarPick(ref best, ref bi, r1[c], rowBase + w + c);
+            ScalarPick(ref best, ref bi, r1[c + 1], rowBase + w + c + 1);
+            y[q] = best;
+            argmax[q] = bi;
+        }
+    }
+
+    /// <summary>(0 2 8 10 | 4 6 12 14) to (0 2 4 6 | 8 10 12 14): swaps the middle 64-bit pairs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Order(Vector256<float> v) => Avx2.Permute4x64(v.AsDouble(), 0xD8).AsSingle();
+
+    /// <summary>Takes candidate <paramref name="c"/> where it is larger than the best so far, or NaN where the best is not.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Pick(ref Vector256<float> best, ref Vector256<float> off, Vector256<float> c, Vector256<float> cOff)
+    {
+        var take = Vector256.GreaterThan(c, best) | (~Vector256.Equals(c, c) & Vector256.Equals(best, best));
+        best = Vector256.ConditionalSelect(take, c, best);
+        off = Vector256.ConditionalSelect(take, cOff, off);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void ScalarPick(ref float best, ref int bi, float c, int ci)
+    {
+        if (c > best || (float.IsNaN(c) && !float.IsNaN(best)))
+        {
+            best = c;
+            bi = ci;
         }
     }
 

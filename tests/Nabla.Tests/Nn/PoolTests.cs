@@ -18,6 +18,45 @@ public class PoolTests
         Close([0, 0, 2, 0, 1, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0], x.Grad!);
     }
 
+    [Theory]
+    [InlineData(7)]
+    [InlineData(14)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(28)]
+    [InlineData(33)]
+    public void Vectorized_2x2_max_pool_matches_the_definition_with_ties_and_nans(int width)
+    {
+        // Small integers make many ties, where the first maximum of the window must win; NaN wins over numbers.
+        var g = new Generator((ulong)width);
+        int h = 6;
+        var data = new float[2 * 3 * h * width];
+        for (int i = 0; i < data.Length; i++) data[i] = g.NextInt64(0, 4);
+        data[5] = float.NaN;
+        data[^3] = float.NaN;
+        var x = T(data, 2, 3, h, width).RequireGrad();
+        var y = Functional.MaxPool2d(x, 2);
+        y.Backward(Tensor.Ones(y.Shape.ToArray()));
+        int oh = h / 2, ow = width / 2;
+        var expectedY = new float[2 * 3 * oh * ow];
+        var expectedG = new float[data.Length];
+        for (int pl = 0; pl < 6; pl++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    int best = -1;
+                    foreach (var (di, dj) in new[] { (0, 0), (0, 1), (1, 0), (1, 1) })
+                    {
+                        int at = pl * h * width + (2 * i + di) * width + 2 * j + dj;
+                        if (best < 0 || data[at] > data[best] || (float.IsNaN(data[at]) && !float.IsNaN(data[best]))) best = at;
+                    }
+                    expectedY[(pl * oh + i) * ow + j] = data[best];
+                    expectedG[best] += 1;
+                }
+        Assert.Equal(expectedY, y.ToArray());
+        Assert.Equal(expectedG, x.Grad!.ToArray());
+    }
+
     [Fact]
     public void Max_pool_with_stride_and_padding()
     {
