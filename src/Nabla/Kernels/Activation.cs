@@ -4,8 +4,36 @@ using System.Runtime.Intrinsics;
 namespace Nabla.Kernels;
 
 /// <summary>Fused element-wise backward kernels of activations: one pass, no temporaries.</summary>
-internal static class Activation
+internal static unsafe class Activation
 {
+    /// <summary>y = max(x, 0), in parallel for large tensors.</summary>
+    public static void Relu(float[] x, float[] y)
+    {
+        fixed (float* px = x, py = y) ParallelRange.Run(x.Length, new ReluBody { X = px, Y = py });
+    }
+
+    struct ReluBody : IRangeBody
+    {
+        public float* X, Y;
+
+        public readonly void Run(int start, int length) =>
+            System.Numerics.Tensors.TensorPrimitives.Max(new ReadOnlySpan<float>(X + start, length), 0f, new Span<float>(Y + start, length));
+    }
+
+    /// <summary>The ReLU gradient from the saved output, in parallel for large tensors.</summary>
+    public static void ReluBackward(float[] y, float[] dy, float[] dx)
+    {
+        fixed (float* py = y, pg = dy, pd = dx) ParallelRange.Run(y.Length, new ReluBackwardBody { Y = py, G = pg, D = pd });
+    }
+
+    struct ReluBackwardBody : IRangeBody
+    {
+        public float* Y, G, D;
+
+        public readonly void Run(int start, int length) =>
+            ReluBackward(new ReadOnlySpan<float>(Y + start, length), new ReadOnlySpan<float>(G + start, length), new Span<float>(D + start, length));
+    }
+
     /// <summary>dx = dy where x &gt; 0, else 0 (PyTorch's threshold backward: 0 at exactly 0, NaN input gives 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)

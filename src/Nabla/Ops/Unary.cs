@@ -79,7 +79,8 @@ public sealed partial class Tensor
     /// </remarks>
     public static Tensor Relu(Tensor x)
     {
-        var y = Map(x, static (s, d) => TensorPrimitives.Max(s, 0f, d));
+        var y = new Tensor((int[])x.Dims.Clone(), clear: false);
+        Kernels.Activation.Relu(x.Storage, y.Storage);
         // y > 0 exactly where x > 0, so backward reads the saved output and x can be released.
         return Record(y, "relu", [x], g =>
         {

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Nabla.Nn;
 
@@ -83,14 +84,18 @@ public static partial class Functional
         if (p == 1 || input.Numel == 0) return ScaleRecorded(op, input, 0f);
 
         int units = input.Numel / run;
-        var mask = DrawMask(units, p, generator ?? Generator.Default);
+        // The mask lives in a float tensor's storage (viewed as 64-bit words), so inside a
+        // TensorScope it is pooled like any activation instead of allocated every step.
+        var maskStore = new Tensor([2 * ((units + 63) / 64)], clear: false);
+        var mask = System.Runtime.InteropServices.MemoryMarshal.Cast<float, ulong>(maskStore.Storage.AsSpan());
+        DrawMask(mask, units, p, generator ?? Generator.Default);
         float scale = inverted ? (float)(1 / (1 - p)) : 1f;
         var y = new Tensor((int[])input.Dims.Clone(), clear: false);
         ApplyMask(input.Storage, mask, scale, run, y.Storage);
         return Tensor.Record(y, op, [input], g =>
         {
             var gx = new Tensor((int[])g.Dims.Clone(), clear: false);
-            ApplyMask(g.Storage, mask, scale, run, gx.Storage);
+            ApplyMask(g.Storage, System.Runtime.InteropServices.MemoryMarshal.Cast<float, ulong>(maskStore.Storage.AsSpan()), scale, run, gx.Storage);
             return [gx];
         });
     }
@@ -110,38 +115,49 @@ public static partial class Functional
 
     /// <summary>
     /// One bit per unit, set when the unit is kept. Each 32-bit half of a draw decides one unit: it is
-    /// dropped when below p * 2^32, so the drop probability is p to within 2^-32.
+    /// dropped when below p * 2^32, so the drop probability is p to within 2^-32. Branch-free: with
+    /// p = 0.5 every comparison is a coin flip that a branch predictor would get wrong half the time.
     /// </summary>
-    static ulong[] DrawMask(int units, double p, Generator gen)
+    static void DrawMask(Span<ulong> mask, int units, double p, Generator gen)
     {
-        var mask = new ulong[(units + 63) / 64];
-        ulong threshold = (ulong)Math.Round(p * 4294967296.0);
-        for (int w = 0; w < mask.Length; w++)
+        long thresholdMinus1 = (long)Math.Round(p * 4294967296.0) - 1;
+        int words = (units + 63) / 64;
+        for (int w = 0; w < words; w++)
         {
             int count = Math.Min(64, units - w * 64);
             ulong bits = 0;
             for (int j = 0; j < count; j += 2)
             {
                 ulong r = gen.NextUInt64();
-                if ((r & 0xFFFFFFFFUL) >= threshold) bits |= 1UL << j;
-                if (j + 1 < count && (r >> 32) >= threshold) bits |= 1UL << (j + 1);
+                // (threshold - 1 - half) is negative exactly when half >= threshold: its sign bit is the keep bit.
+                bits |= ((ulong)(thresholdMinus1 - (long)(r & 0xFFFFFFFFUL)) >> 63) << j;
+                bits |= ((ulong)(thresholdMinus1 - (long)(r >> 32)) >> 63) << (j + 1);
             }
-            mask[w] = bits;
+            mask[w] = count == 64 ? bits : bits & ((1UL << count) - 1);
         }
-        return mask;
     }
 
     /// <summary>y = x * scale where the unit's bit is set, x * 0 elsewhere; a unit is a run of <paramref name="run"/> elements.</summary>
-    static void ApplyMask(float[] x, ulong[] mask, float scale, int run, float[] y)
+    static void ApplyMask(float[] x, ReadOnlySpan<ulong> mask, float scale, int run, float[] y)
     {
         if (run == 1)
         {
-            for (int w = 0; w < mask.Length; w++)
+            int n = x.Length, i = 0;
+            if (Vector512.IsHardwareAccelerated)
             {
-                ulong bits = mask[w];
-                int i0 = w * 64, count = Math.Min(64, x.Length - i0);
-                for (int j = 0; j < count; j++) y[i0 + j] = x[i0 + j] * (scale * (float)((bits >> j) & 1));
+                var laneBit = Vector512.Create(1u, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
+                var vs = Vector512.Create(scale);
+                for (; i + 16 <= n; i += 16)
+                {
+                    uint bits16 = (uint)(mask[i >> 6] >> (i & 63)) & 0xFFFF;
+                    var keep = Vector512.Equals(Vector512.Create(bits16) & laneBit, laneBit).AsSingle();
+                    var xv = Vector512.LoadUnsafe(ref x[i]);
+                    // x * 0 rather than a plain 0 where dropped, so NaN and infinity propagate as in PyTorch's mul.
+                    Vector512.ConditionalSelect(keep, xv * vs, xv * Vector512<float>.Zero)
+                        .StoreUnsafe(ref y[i]);
+                }
             }
+            for (; i < n; i++) y[i] = x[i] * (scale * (float)((mask[i >> 6] >> (i & 63)) & 1));
             return;
         }
         int units = x.Length / run;
