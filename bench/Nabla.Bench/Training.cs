@@ -73,8 +73,31 @@ static class TrainingWorkloads
         ProfileOne("mlp_train", mlp, new Sgd(mlp.Parameters(), lr: 0.01, momentum: 0.9), [784], 128, seconds, g);
         var cnn = Cnn(g);
         ProfileOne("cnn_train", cnn, new AdamW(cnn.Parameters(), lr: 1e-3), [1, 28, 28], 128, seconds, g);
+        var infer = Cnn(g);
+        infer.Eval();
+        var xi = Tensor.Randn([256, 1, 28, 28], g);
+        for (int i = 0; i < 3; i++) InferStep(infer, xi);
+        OpProfiler.Start();
+        var swi = Stopwatch.StartNew();
+        int stepsi = 0;
+        while (swi.Elapsed.TotalSeconds < seconds)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            InferStep(infer, xi);
+            OpProfiler.Add("step (all)", t0);
+            stepsi++;
+        }
+        foreach (var (entry, ms, calls) in OpProfiler.Stop())
+            Emit(new { engine = "nabla", workload = "profile", model = "cnn_infer", entry, ms_per_step = Math.Round(ms / stepsi, 3), calls_per_step = calls / stepsi });
         var resnet = ResNet8(g);
         ProfileOne("resnet8_train", resnet, new Sgd(resnet.Parameters(), lr: 0.1, momentum: 0.9, weightDecay: 5e-4), [3, 32, 32], 64, seconds, g);
+    }
+
+    static void InferStep(Module model, Tensor x)
+    {
+        using var scope = TensorScope.Begin();
+        using var noGrad = Autograd.NoGrad();
+        model.Forward(x);
     }
 
     static void ProfileOne(string name, Module model, Optimizer optimizer, int[] inShape, int batch, double seconds, Generator g)

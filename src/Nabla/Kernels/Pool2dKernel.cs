@@ -87,6 +87,7 @@ internal static unsafe class Pool2dKernel
             var offB = Vector256.Create(1f);
             var offC = Vector256.Create((float)w);
             var offD = Vector256.Create((float)w + 1);
+            float* tmp = stackalloc float[16];
             for (; q < ow; q += 8)
             {
                 Vector256<float> a0, a1, b0, b1;
@@ -125,9 +126,14 @@ internal static unsafe class Pool2dKernel
                 }
                 else
                 {
-                    var mo = Vector256.LessThan(index, Vector256.Create(outs)).AsSingle();
-                    Avx.MaskStore(y + q, mo, best);
-                    Avx.MaskStore(argmax + q, mo, idx);
+                    // Masked stores are microcoded and slow on some processors (AMD): spill and copy.
+                    best.Store(tmp);
+                    idx.Store(tmp + 8);
+                    for (int t = 0; t < outs; t++)
+                    {
+                        y[q + t] = tmp[t];
+                        argmax[q + t] = tmp[8 + t];
+                    }
                 }
             }
             return;
