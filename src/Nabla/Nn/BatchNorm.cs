@@ -112,7 +112,28 @@ public abstract class BatchNormBase : Module
             count.Data.Span[0] += 1;
             if (Momentum is null) factor = 1.0 / count.Data.Span[0];
         }
-        return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps);
+        return _fuseRelu
+            ? Functional.BatchNormRelu(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps)
+            : Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps);
+    }
+
+    bool _fuseRelu;
+
+    /// <summary>
+    /// relu(this(input)) in one pass over the output (see <c>Functional.BatchNormRelu</c>); containers
+    /// call it where a ReLU follows, with the same result as the two layers one after the other.
+    /// </summary>
+    internal Tensor ForwardRelu(Tensor input)
+    {
+        _fuseRelu = true;
+        try
+        {
+            return Forward(input);
+        }
+        finally
+        {
+            _fuseRelu = false;
+        }
     }
 
     /// <inheritdoc/>

@@ -35,7 +35,16 @@ public sealed class Sequential : Module, IEnumerable<Module>
     protected override Tensor ForwardCore(Tensor input)
     {
         var x = input;
-        foreach (var layer in _layers) x = layer.Forward(x);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            // Batch norm followed by ReLU runs as one fused pass (the same values, one memory pass less).
+            if (_layers[i] is BatchNormBase bn && i + 1 < _layers.Count && _layers[i + 1] is Relu)
+            {
+                x = bn.ForwardRelu(x);
+                i++;
+            }
+            else x = _layers[i].Forward(x);
+        }
         return x;
     }
 

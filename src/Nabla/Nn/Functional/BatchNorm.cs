@@ -49,7 +49,21 @@ public static partial class Functional
     /// shape (C), or training gets one value per channel.</exception>
     /// <exception cref="ArgumentException">Evaluation without running statistics.</exception>
     public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null,
-        Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5)
+        Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5) =>
+        BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: false);
+
+    /// <summary>
+    /// relu(batch_norm(...)) as one operation: the ReLU is applied to each run of the output while it
+    /// is still in cache, which saves a full read and write of the activation in the forward pass
+    /// (BatchNorm2d followed by ReLU is the commonest pair in convolutional networks). Backward masks
+    /// the gradient by the saved output and continues as batch norm's.
+    /// </summary>
+    internal static Tensor BatchNormRelu(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight,
+        Tensor? bias, bool training, double momentum, double eps) =>
+        BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: true);
+
+    static Tensor BatchNormCore(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight,
+        Tensor? bias, bool training, double momentum, double eps, bool relu)
     {
         ArgumentNullException.ThrowIfNull(input);
         const string op = "batch_norm";
@@ -66,7 +80,7 @@ public static partial class Functional
             throw new ArgumentException("batch_norm: running_var must be defined in evaluation mode", nameof(runningVar));
         if (training) CheckMoreThanOneValuePerChannel(op, input);
 
-        var job = new BatchNormJob(input.Storage, input.Dims[0], c, TrailingSize(input, 2), weight?.Storage, bias?.Storage, training);
+        var job = new BatchNormJob(input.Storage, input.Dims[0], c, TrailingSize(input, 2), weight?.Storage, bias?.Storage, training, relu);
         var y = new Tensor((int[])input.Dims.Clone(), clear: false);
         if (training) job.Forward(y.Storage, eps, momentum, runningMean?.Storage, runningVar?.Storage);
         else
@@ -82,8 +96,15 @@ public static partial class Functional
         }
 
         Tensor[] inputs = AffineInputs(input, weight, bias);
-        return Tensor.Record(y, "batch_norm", inputs, g =>
+        return Tensor.Record(y, relu ? "batch_norm_relu" : "batch_norm", inputs, g =>
         {
+            if (relu)
+            {
+                // The gradient passes where the output is positive (ReLU's rule on the saved output).
+                var masked = new Tensor((int[])g.Dims.Clone(), clear: false);
+                Kernels.Activation.ReluBackward(y.Storage, g.Storage, masked.Storage);
+                g = masked;
+            }
             var gx = input.RequiresGrad ? new Tensor((int[])input.Dims.Clone(), clear: false) : null;
             var gw = weight is { RequiresGrad: true } ? new Tensor([c], clear: false) : null;
             var gb = bias is { RequiresGrad: true } ? new Tensor([c], clear: false) : null;
@@ -123,7 +144,7 @@ public static partial class Functional
     /// cache between passes; short runs (batch norm on (N, C)) are processed row by row, vectorized
     /// across the channels.
     /// </summary>
-    sealed class BatchNormJob(float[] x, int n, int c, int s, float[]? gamma, float[]? beta, bool training) : IParallelJob
+    sealed class BatchNormJob(float[] x, int n, int c, int s, float[]? gamma, float[]? beta, bool training, bool relu) : IParallelJob
     {
         /// <summary>Shortest H*W (or L) run worth processing channel by channel.</summary>
         const int MinRun = 16;
@@ -188,7 +209,11 @@ public static partial class Functional
             }
             float a = (gamma?[ch] ?? 1f) * InvStd[ch], b = beta?[ch] ?? 0f;
             for (int i = 0; i < n; i++)
-                NormKernels.Affine(Run(x, i, ch), Mean[ch], a, b, _y.AsSpan((i * c + ch) * s, s));
+            {
+                var yRun = _y.AsSpan((i * c + ch) * s, s);
+                NormKernels.Affine(Run(x, i, ch), Mean[ch], a, b, yRun);
+                if (relu) TensorPrimitives.Max(yRun, 0f, yRun);
+            }
         }
 
         /// <summary>Saves a channel's batch statistics and updates its running ones (unbiased variance).</summary>
@@ -264,6 +289,7 @@ public static partial class Functional
             {
                 TensorPrimitives.Subtract(x.AsSpan(r * width, width), meanW, tmp);
                 TensorPrimitives.MultiplyAdd(tmp, scaleW, shiftW, _y.AsSpan(r * width, width));
+                if (relu) TensorPrimitives.Max(_y.AsSpan(r * width, width), 0f, _y.AsSpan(r * width, width));
             }
         }
 
