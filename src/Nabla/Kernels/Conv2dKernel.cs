@@ -258,6 +258,11 @@ internal static unsafe class Conv2dKernel
                 {
                     float* row = col + ((long)(c * s.KH + i) * s.KW + j) * ld;
                     int dj = j * s.DW - s.PW;
+                    if (s.SH == 1 && s.SW == 1 && ow == s.W)
+                    {
+                        ShiftedPlaneCopy(s, xc, row, i * s.DH - s.PH, dj);
+                        continue;
+                    }
                     // Output columns whose input column lies inside the image: [owLo, owHi).
                     int owLo = dj >= 0 ? 0 : (-dj + s.SW - 1) / s.SW;
                     int owHi = Math.Clamp((s.W - dj + s.SW - 1) / s.SW, owLo, ow);
@@ -293,6 +298,11 @@ internal static unsafe class Conv2dKernel
                 {
                     float* row = col + ((long)(c * s.KH + i) * s.KW + j) * ld;
                     int dj = j * s.DW - s.PW;
+                    if (s.SH == 1 && s.SW == 1 && ow == s.W)
+                    {
+                        ShiftedPlaneAdd(s, row, dxc, i * s.DH - s.PH, dj);
+                        continue;
+                    }
                     int owLo = dj >= 0 ? 0 : (-dj + s.SW - 1) / s.SW;
                     int owHi = Math.Clamp((s.W - dj + s.SW - 1) / s.SW, owLo, ow);
                     for (int r = 0; r < oh; r++)
@@ -310,5 +320,49 @@ internal static unsafe class Conv2dKernel
                     }
                 }
         }
+    }
+
+    /// <summary>
+    /// Im2col's row for one tap when the stride is 1 and the output is as wide as the input ('same'
+    /// convolutions): the row is the input plane shifted by <paramref name="di"/> rows and
+    /// <paramref name="dj"/> columns, so the valid rows are one contiguous copy (instead of one small
+    /// copy per output row); the columns that wrapped around a row edge and the rows outside the
+    /// image are then zeroed.
+    /// </summary>
+    static void ShiftedPlaneCopy(in ConvShape s, float* plane, float* dst, int di, int dj)
+    {
+        int w = s.W, oh = s.OH;
+        int r0 = Math.Clamp(-di, 0, oh), r1 = Math.Clamp(s.H - di, r0, oh);
+        new Span<float>(dst, r0 * w).Clear();
+        new Span<float>(dst + (long)r1 * w, (oh - r1) * w).Clear();
+        if (r1 == r0) return;
+        // Skip the first |dj| (dj < 0) or last dj (dj > 0) elements: they wrap, and reading them
+        // could step outside the plane.
+        long start = (long)r0 * w + Math.Max(0, -dj), end = (long)r1 * w - Math.Max(0, dj);
+        if (end > start)
+            new ReadOnlySpan<float>(plane + start + (long)di * w + dj, (int)(end - start)).CopyTo(new Span<float>(dst + start, (int)(end - start)));
+        ZeroWrapped(dst, w, r0, r1, dj);
+    }
+
+    /// <summary>The adjoint of <see cref="ShiftedPlaneCopy"/>: the wrapped entries of the column row are zeroed (it is scratch), then the valid rows are added in one pass.</summary>
+    static void ShiftedPlaneAdd(in ConvShape s, float* src, float* plane, int di, int dj)
+    {
+        int w = s.W, oh = s.OH;
+        int r0 = Math.Clamp(-di, 0, oh), r1 = Math.Clamp(s.H - di, r0, oh);
+        if (r1 == r0) return;
+        ZeroWrapped(src, w, r0, r1, dj);
+        long start = (long)r0 * w + Math.Max(0, -dj), end = (long)r1 * w - Math.Max(0, dj);
+        if (end <= start) return;
+        var d = new Span<float>(plane + start + (long)di * w + dj, (int)(end - start));
+        TensorPrimitives.Add(d, new ReadOnlySpan<float>(src + start, (int)(end - start)), d);
+    }
+
+    /// <summary>Zeroes, in rows [r0, r1) of width w, the columns whose source column q + dj lies outside [0, w).</summary>
+    static void ZeroWrapped(float* rows, int w, int r0, int r1, int dj)
+    {
+        if (dj == 0) return;
+        int lo = dj < 0 ? 0 : Math.Max(0, w - dj), hi = dj < 0 ? Math.Min(w, -dj) : w;
+        for (int r = r0; r < r1; r++)
+            for (int q = lo; q < hi; q++) rows[(long)r * w + q] = 0;
     }
 }
