@@ -98,9 +98,10 @@ public static partial class Functional
         Tensor[] inputs = AffineInputs(input, weight, bias);
         return Tensor.Record(y, relu ? "batch_norm_relu" : "batch_norm", inputs, g =>
         {
-            if (relu)
+            if (relu && !job.ChannelRuns)
             {
-                // The gradient passes where the output is positive (ReLU's rule on the saved output).
+                // The gradient passes where the output is positive (ReLU's rule on the saved output);
+                // channel runs mask it run by run inside the backward sweeps instead.
                 var masked = new Tensor((int[])g.Dims.Clone(), clear: false);
                 Kernels.Activation.ReluBackward(y.Storage, g.Storage, masked.Storage);
                 g = masked;
@@ -108,7 +109,7 @@ public static partial class Functional
             var gx = input.RequiresGrad ? new Tensor((int[])input.Dims.Clone(), clear: false) : null;
             var gw = weight is { RequiresGrad: true } ? new Tensor([c], clear: false) : null;
             var gb = bias is { RequiresGrad: true } ? new Tensor([c], clear: false) : null;
-            job.Backward(g.Storage, gx?.Storage, gw?.Storage, gb?.Storage);
+            job.Backward(g.Storage, gx?.Storage, gw?.Storage, gb?.Storage, relu && job.ChannelRuns ? y.Storage : null);
             return AffineGrads(inputs, gx, gw, gb, weight, bias);
         });
     }
@@ -166,11 +167,30 @@ public static partial class Functional
             _y = null; // the backward closure keeps this job; it must not keep the output alive
         }
 
-        public void Backward(float[] dy, float[]? dx, float[]? dGamma, float[]? dBeta)
+        /// <summary>Whether channels are processed run by run (long runs), not row by row.</summary>
+        public bool ChannelRuns => s >= MinRun;
+
+        /// <summary>The backward sweeps; with <paramref name="reluOutput"/>, dy is first masked where that output is not positive.</summary>
+        public void Backward(float[] dy, float[]? dx, float[]? dGamma, float[]? dBeta, float[]? reluOutput = null)
         {
-            (_dy, _dx, _dGamma, _dBeta, _backward) = (dy, dx, dGamma, dBeta, true);
+            (_dy, _dx, _dGamma, _dBeta, _reluY, _backward) = (dy, dx, dGamma, dBeta, reluOutput, true);
             Dispatch();
-            _dy = _dx = _dGamma = _dBeta = null;
+            _dy = _dx = _dGamma = _dBeta = _reluY = null;
+        }
+
+        float[]? _reluY;
+
+        [ThreadStatic] static float[]? t_masked;
+
+        /// <summary>dy for run i of channel ch: the gradient itself, or masked by the fused ReLU into a per-thread buffer.</summary>
+        ReadOnlySpan<float> Dy(int i, int ch)
+        {
+            var dy = Run(_dy!, i, ch);
+            if (_reluY is null) return dy;
+            var buf = t_masked is { } b && b.Length >= s ? b : t_masked = new float[Math.Max(s, 1024)];
+            var masked = buf.AsSpan(0, s);
+            Kernels.Activation.ReluBackward(Run(_reluY, i, ch), dy, masked);
+            return masked;
         }
 
         void Dispatch()
@@ -233,7 +253,7 @@ public static partial class Functional
             if (training || _dGamma is not null || _dBeta is not null)
                 for (int i = 0; i < n; i++)
                 {
-                    var (a0, a1) = NormKernels.SumAndDotDev(Run(_dy!, i, ch), Run(x, i, ch), mean);
+                    var (a0, a1) = NormKernels.SumAndDotDev(Dy(i, ch), Run(x, i, ch), mean);
                     sdy += a0;
                     sdx += a1;
                 }
@@ -243,12 +263,12 @@ public static partial class Functional
             float a = g * inv;
             if (!training)
             {
-                for (int i = 0; i < n; i++) TensorPrimitives.Multiply(Run(_dy!, i, ch), a, _dx.AsSpan((i * c + ch) * s, s));
+                for (int i = 0; i < n; i++) TensorPrimitives.Multiply(Dy(i, ch), a, _dx.AsSpan((i * c + ch) * s, s));
                 return;
             }
             float k = (float)((double)a * inv * inv * sdx / _m), b = (float)(a * sdy / _m);
             for (int i = 0; i < n; i++)
-                NormKernels.Backward(Run(_dy!, i, ch), Run(x, i, ch), mean, a, k, b, _dx.AsSpan((i * c + ch) * s, s));
+                NormKernels.Backward(Dy(i, ch), Run(x, i, ch), mean, a, k, b, _dx.AsSpan((i * c + ch) * s, s));
         }
 
         /// <summary>One value per channel repeated along a row of width C * S.</summary>
