@@ -60,6 +60,7 @@ public sealed class MultiMarginLoss : Loss
     public MultiMarginLoss(Reduction reduction = Reduction.Mean, int p = 1, double margin = 1, Tensor? weight = null) : base(reduction)
     {
         Functional.CheckMarginPower(p);
+        CheckMargin(margin, nameof(MultiMarginLoss));
         P = p;
         Margin = margin;
         Weight = weight;
@@ -88,7 +89,7 @@ public sealed class MultiMarginLoss : Loss
 public sealed class MulticlassHingeLoss(Reduction reduction = Reduction.Mean, double margin = 1) : Loss(reduction)
 {
     /// <summary>The required lead of the true class.</summary>
-    public double Margin { get; } = margin;
+    public double Margin { get; } = CheckMargin(margin, nameof(MulticlassHingeLoss));
 
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input, Tensor target) =>

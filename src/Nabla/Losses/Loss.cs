@@ -19,11 +19,23 @@ public abstract class Loss
     public Reduction Reduction { get; }
 
     /// <summary>The loss of <paramref name="input"/> against <paramref name="target"/>.</summary>
+    /// <exception cref="ShapeException">
+    /// Mismatched shapes or invalid targets, worded as a layer's error and naming the loss:
+    /// <c>CrossEntropyLoss() expects a target of class indices of shape [4]; got [3] for input [4, 5]</c>.
+    /// </exception>
     public Tensor Forward(Tensor input, Tensor target)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(target);
-        return ForwardCore(input, target);
+        try
+        {
+            return ForwardCore(input, target);
+        }
+        catch (ShapeException e)
+        {
+            // The functional form checks once for both callers; here the error names the loss object the user built.
+            throw ShapeException.ForLayer(ToString(), e.Expected, e.Actual, e.Hint);
+        }
     }
 
     /// <summary>The computation; called by <see cref="Forward"/> with non-null arguments.</summary>
@@ -31,6 +43,14 @@ public abstract class Loss
 
     /// <summary>The name as PyTorch prints a loss module, e.g. <c>CrossEntropyLoss()</c>.</summary>
     public override string ToString() => $"{GetType().Name}()";
+
+    /// <summary>A hinge margin must be a finite number: NaN or infinity makes every loss value NaN or infinite.</summary>
+    internal static double CheckMargin(double margin, string op)
+    {
+        if (!double.IsFinite(margin))
+            throw new ArgumentOutOfRangeException(nameof(margin), margin, $"{op}: expected a finite margin; got {margin}");
+        return margin;
+    }
 
     internal static void CheckReduction(Reduction reduction, string op)
     {

@@ -139,7 +139,11 @@ public sealed class Softmax(int dim) : Module
     public int Dim { get; } = dim;
 
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input) => Functional.Softmax(input, Dim);
+    protected override Tensor ForwardCore(Tensor input)
+    {
+        DimCheck.Input($"Softmax(dim={Dim})", Dim, input);
+        return Functional.Softmax(input, Dim);
+    }
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"dim={Dim}";
@@ -156,8 +160,24 @@ public sealed class LogSoftmax(int dim) : Module
     public int Dim { get; } = dim;
 
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input) => Functional.LogSoftmax(input, Dim);
+    protected override Tensor ForwardCore(Tensor input)
+    {
+        DimCheck.Input($"LogSoftmax(dim={Dim})", Dim, input);
+        return Functional.LogSoftmax(input, Dim);
+    }
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"dim={Dim}";
+}
+
+/// <summary>The input check of layers that work along one dimension.</summary>
+internal static class DimCheck
+{
+    /// <summary>Throws unless <paramref name="input"/> has dimension <paramref name="dim"/> (a scalar has 0 and -1, as in PyTorch).</summary>
+    public static void Input(string layer, int dim, Tensor input)
+    {
+        int r = Math.Max(input.Rank, 1);
+        if (dim < -r || dim >= r)
+            throw ShapeException.ForLayer(layer, $"input with at least {(dim >= 0 ? dim + 1 : -dim)} dimensions", input.ShapeString);
+    }
 }

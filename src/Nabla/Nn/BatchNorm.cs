@@ -30,6 +30,8 @@ public abstract class BatchNormBase : Module
         if (numFeatures < 1)
             throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures,
                 $"{GetType().Name}: expected num_features >= 1; got {numFeatures}");
+        NormArgs.CheckEps(GetType().Name, eps);
+        if (momentum is { } m) NormArgs.CheckMomentum(GetType().Name, m);
         NumFeatures = numFeatures;
         Eps = eps;
         Momentum = momentum;
@@ -105,7 +107,7 @@ public abstract class BatchNormBase : Module
     {
         if (!Accepts(input)) throw ShapeException.ForLayer(LayerName, ExpectedInput, input.ShapeString);
         bool useBatchStats = IsTraining || !TrackRunningStats;
-        if (IsTraining) Functional.CheckMoreThanOneValuePerChannel(LayerName, input);
+        if (IsTraining) Functional.CheckMoreThanOneValuePerChannel(LayerName, input, layer: true);
         double factor = Momentum ?? 0.0;
         if (IsTraining && NumBatchesTracked is { } count)
         {
@@ -182,6 +184,31 @@ public sealed class BatchNorm2d : BatchNormBase
     private protected override bool Accepts(Tensor input) => input.Rank == 4 && input.Shape[1] == NumFeatures;
 
     private protected override string ExpectedInput => $"input of shape (N, {NumFeatures}, H, W)";
+}
+
+/// <summary>The argument checks the normalization layers share.</summary>
+internal static class NormArgs
+{
+    /// <summary>
+    /// eps keeps the square root away from zero; a negative or infinite one gives NaN or all-zero
+    /// outputs instead of an error, so it is refused (PyTorch accepts anything).
+    /// </summary>
+    public static void CheckEps(string layer, double eps)
+    {
+        if (!(eps >= 0) || double.IsPositiveInfinity(eps))
+            throw new ArgumentOutOfRangeException(nameof(eps), eps, $"{layer}: expected a finite eps >= 0; got {NormRepr.Float(eps)}");
+    }
+
+    /// <summary>
+    /// The running statistics are (1 - momentum) old + momentum new: outside [0, 1] they diverge
+    /// or change sign, so such a momentum is refused (PyTorch accepts anything).
+    /// </summary>
+    public static void CheckMomentum(string layer, double momentum)
+    {
+        if (!(momentum >= 0 && momentum <= 1))
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum,
+                $"{layer}: expected momentum in [0, 1]; got {NormRepr.Float(momentum)}");
+    }
 }
 
 /// <summary>Python's spelling of values in the normalization layers' <c>extra_repr</c>.</summary>

@@ -81,8 +81,15 @@ public sealed class Conv2d : Module
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input)
     {
+        string name = $"Conv2d({InChannels}, {OutChannels})";
         if (input.Rank != 4 || input.Shape[1] != InChannels)
-            throw ShapeException.ForLayer($"Conv2d({InChannels}, {OutChannels})", $"input of shape (N, {InChannels}, H, W)", input.ShapeString);
+            throw ShapeException.ForLayer(name, $"input of shape (N, {InChannels}, H, W)", input.ShapeString);
+        // The dilated kernel must fit in the padded input, or there is no output position at all.
+        int effH = Dilation.H * (KernelSize.H - 1) + 1, effW = Dilation.W * (KernelSize.W - 1) + 1;
+        int minH = effH - 2 * Padding.H, minW = effW - 2 * Padding.W;
+        if (input.Shape[2] < minH || input.Shape[3] < minW)
+            throw ShapeException.ForLayer(name, $"input of shape (N, {InChannels}, H, W) with H >= {minH} and W >= {minW}", input.ShapeString,
+                $"the {effH}x{effW} kernel (dilation included) must fit in the input padded by {Pair(Padding)}");
         return Functional.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
     }
 

@@ -71,7 +71,7 @@ public sealed class Dropout2d : Module
     protected override Tensor ForwardCore(Tensor input)
     {
         if (input.Rank is not (3 or 4))
-            throw ShapeException.ForLayer("Dropout2d", "input of shape (N, C, H, W) or (C, H, W)", input.ShapeString);
+            throw ShapeException.ForLayer($"Dropout2d(p={NormRepr.Float(P)})", "input of shape (N, C, H, W) or (C, H, W)", input.ShapeString);
         return Functional.Dropout2d(input, P, IsTraining, Inverted, Generator);
     }
 

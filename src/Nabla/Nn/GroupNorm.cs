@@ -21,8 +21,11 @@ public sealed class GroupNorm : Module
     {
         if (numGroups < 1)
             throw new ArgumentOutOfRangeException(nameof(numGroups), numGroups, $"GroupNorm: expected num_groups >= 1; got {numGroups}");
+        if (numChannels < 1)
+            throw new ArgumentOutOfRangeException(nameof(numChannels), numChannels, $"GroupNorm: expected num_channels >= 1; got {numChannels}");
         if (numChannels % numGroups != 0)
             throw new ArgumentException("num_channels must be divisible by num_groups", nameof(numChannels));
+        NormArgs.CheckEps("GroupNorm", eps);
         NumGroups = numGroups;
         NumChannels = numChannels;
         Eps = eps;

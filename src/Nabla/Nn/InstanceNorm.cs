@@ -24,6 +24,8 @@ public sealed class InstanceNorm2d : Module
     {
         if (numFeatures < 1)
             throw new ArgumentOutOfRangeException(nameof(numFeatures), numFeatures, $"InstanceNorm2d: expected num_features >= 1; got {numFeatures}");
+        NormArgs.CheckEps("InstanceNorm2d", eps);
+        NormArgs.CheckMomentum("InstanceNorm2d", momentum);
         NumFeatures = numFeatures;
         Eps = eps;
         Momentum = momentum;
@@ -82,10 +84,14 @@ public sealed class InstanceNorm2d : Module
         if (input.Rank is not (3 or 4) || (channelsMatter && input.Shape[input.Rank - 3] != NumFeatures))
             throw ShapeException.ForLayer($"InstanceNorm2d({NumFeatures})",
                 $"input of shape (N, {NumFeatures}, H, W) or ({NumFeatures}, H, W)", input.ShapeString);
+        bool useInputStats = IsTraining || !TrackRunningStats;
+        if (useInputStats && input.Shape[^1] * input.Shape[^2] == 1)
+            throw ShapeException.ForLayer($"InstanceNorm2d({NumFeatures})", "more than 1 spatial element when training", $"input size {input.ShapeString}",
+                "instance statistics are taken over the positions of one channel of one sample");
         bool unbatched = input.Rank == 3;
         var x = unbatched ? input.Unsqueeze(0) : input;
         var y = Functional.InstanceNorm(x, RunningMean, RunningVar, Weight, Bias,
-            useInputStats: IsTraining || !TrackRunningStats, Momentum, Eps);
+            useInputStats, Momentum, Eps);
         return unbatched ? y.Squeeze(0) : y;
     }
 

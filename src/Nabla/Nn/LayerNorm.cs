@@ -27,6 +27,7 @@ public sealed class LayerNorm : Module
             throw new ArgumentException(
                 $"LayerNorm: expected a non-empty normalized_shape of positive sizes; got {ShapeException.Str(normalizedShape)}",
                 nameof(normalizedShape));
+        NormArgs.CheckEps("LayerNorm", eps);
         _normalizedShape = (int[])normalizedShape.Clone();
         Eps = eps;
         ElementwiseAffine = elementwiseAffine;

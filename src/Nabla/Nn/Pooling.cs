@@ -29,7 +29,7 @@ public sealed class MaxPool2d : Module
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input)
     {
-        PoolChecks.Input($"MaxPool2d(kernel_size={Conv2d.Pair(KernelSize)})", input);
+        PoolChecks.Input($"MaxPool2d(kernel_size={Conv2d.Pair(KernelSize)})", input, KernelSize, Padding);
         return Functional.MaxPool2d(input, KernelSize, Stride, Padding);
     }
 
@@ -70,7 +70,7 @@ public sealed class AvgPool2d : Module
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input)
     {
-        PoolChecks.Input($"AvgPool2d(kernel_size={Conv2d.Pair(KernelSize)})", input);
+        PoolChecks.Input($"AvgPool2d(kernel_size={Conv2d.Pair(KernelSize)})", input, KernelSize, Padding);
         return Functional.AvgPool2d(input, KernelSize, Stride, Padding, CountIncludePad);
     }
 
@@ -102,7 +102,7 @@ public sealed class AdaptiveAvgPool2d : Module
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input)
     {
-        PoolChecks.Input($"AdaptiveAvgPool2d(output_size={Conv2d.Pair(OutputSize)})", input);
+        PoolChecks.Input($"AdaptiveAvgPool2d(output_size={Conv2d.Pair(OutputSize)})", input, (1, 1), (0, 0));
         return Functional.AdaptiveAvgPool2d(input, OutputSize);
     }
 
@@ -123,9 +123,14 @@ static class PoolChecks
             throw new ArgumentException($"pad should be at most half of effective kernel size, but got pad=({p.H}, {p.W}), kernel_size=({k.H}, {k.W})", nameof(padding));
     }
 
-    public static void Input(string layer, Tensor x)
+    /// <summary>Rank 3 or 4, and a window of <paramref name="kernelSize"/> fits in the input padded by <paramref name="padding"/>.</summary>
+    public static void Input(string layer, Tensor x, (int H, int W) kernelSize, (int H, int W) padding)
     {
+        const string shape = "input of shape (N, C, H, W) or (C, H, W)";
         if (x.Rank is not (3 or 4))
-            throw ShapeException.ForLayer(layer, "input of shape (N, C, H, W) or (C, H, W)", x.ShapeString);
+            throw ShapeException.ForLayer(layer, shape, x.ShapeString);
+        int minH = Math.Max(kernelSize.H - 2 * padding.H, 1), minW = Math.Max(kernelSize.W - 2 * padding.W, 1);
+        if (x.Shape[^2] < minH || x.Shape[^1] < minW)
+            throw ShapeException.ForLayer(layer, $"{shape} with H >= {minH} and W >= {minW}", x.ShapeString);
     }
 }

@@ -8,7 +8,8 @@ public sealed partial class Tensor
     internal static Tensor Map(Tensor x, SpanMap kernel)
     {
         var y = new Tensor((int[])x.Dims.Clone(), clear: false);
-        kernel(x.Storage, y.Storage);
+        // Some TensorPrimitives kernels (Sigmoid) reject empty spans; an empty tensor maps to an empty tensor.
+        if (y.Storage.Length > 0) kernel(x.Storage, y.Storage);
         return y;
     }
 

@@ -16,7 +16,7 @@ public class LossErrorTests
     {
         Assert.Equal("mse_loss: expected a target of the input's shape [2, 3]; got [3, 2]",
             Message(() => Functional.MseLoss(Tensor.Zeros(2, 3), Tensor.Zeros(3, 2))));
-        Assert.Equal("l1_loss: expected a target of the input's shape [4]; got [4, 1]",
+        Assert.Equal("L1Loss() expects a target of the input's shape [4]; got [4, 1]",
             Message(() => new L1Loss().Forward(Tensor.Zeros(4), Tensor.Zeros(4, 1))));
         Assert.Equal("binary_cross_entropy_with_logits: expected a target of the input's shape [2]; got [3]",
             Message(() => Functional.BinaryCrossEntropyWithLogits(Tensor.Zeros(2), Tensor.Zeros(3))));
@@ -53,7 +53,7 @@ public class LossErrorTests
         Assert.Equal("binary_cross_entropy: expected input probabilities in [0, 1]; got 1.5 at input[1, 0]\n" +
                      "hint: apply Sigmoid first, or pass the raw scores to BinaryCrossEntropyWithLogits (more stable)",
             Message(() => Functional.BinaryCrossEntropy(T([0.5f, 1f, 1.5f, -2f], 2, 2), Tensor.Zeros(2, 2))));
-        Assert.StartsWith("binary_cross_entropy: expected input probabilities in [0, 1]; got -0.25 at input[2]",
+        Assert.StartsWith("BceLoss() expects input probabilities in [0, 1]; got -0.25 at input[2]",
             Message(() => new BceLoss().Forward(T([0f, 0.5f, -0.25f]), Tensor.Zeros(3))));
         Assert.StartsWith("binary_cross_entropy: expected input probabilities in [0, 1]; got NaN at input[0]",
             Message(() => Functional.BinaryCrossEntropy(T([float.NaN]), Tensor.Zeros(1))));
@@ -64,7 +64,7 @@ public class LossErrorTests
     {
         Assert.Equal("binary_cross_entropy_with_logits: expected a posWeight of shape [5] (one weight per entry of the input's last dimension) or [1]; got [4]",
             Message(() => Functional.BinaryCrossEntropyWithLogits(Logits, Logits, posWeight: Tensor.Ones(4))));
-        Assert.StartsWith("binary_cross_entropy_with_logits: expected a posWeight of shape [5]",
+        Assert.StartsWith("BceWithLogitsLoss() expects a posWeight of shape [5]",
             Message(() => new BceWithLogitsLoss(posWeight: Tensor.Ones(1, 5)).Forward(Logits, Logits)));
     }
 
@@ -83,7 +83,7 @@ public class LossErrorTests
             Message(() => Functional.NllLoss(Tensor.Zeros(2, 3, 6), Tensor.Zeros(2, 5))));
         Assert.Equal("cross_entropy: expected a target of class indices of shape []; got [1] for input [5]",
             Message(() => Functional.CrossEntropy(Tensor.Zeros(5), Tensor.Zeros(1))));
-        Assert.Equal("cross_entropy: expected a target of class indices of shape [4]; got [4, 5] for input [4, 5]\n" +
+        Assert.Equal("CrossEntropyLoss() expects a target of class indices of shape [4]; got [4, 5] for input [4, 5]\n" +
                      "hint: class probabilities as targets are not supported; pass the class indices (an argmax over dim 1)",
             Message(() => new CrossEntropyLoss().Forward(Logits, Logits)));
     }
@@ -97,7 +97,7 @@ public class LossErrorTests
             Message(() => Functional.NllLoss(Logits, T([0f, 1f, 2f, -1f]))));
         Assert.Equal("multi_margin_loss: expected integer class indices; got 1.5 at target[2]",
             Message(() => Functional.MultiMarginLoss(Logits, T([0f, 1f, 1.5f, 2f]))));
-        Assert.Equal("multiclass_hinge_loss: expected integer class indices; got NaN at target[0]",
+        Assert.Equal("MulticlassHingeLoss() expects integer class indices; got NaN at target[0]",
             Message(() => new MulticlassHingeLoss().Forward(Logits, T([float.NaN, 1f, 1f, 2f]))));
         Assert.Equal("cross_entropy: expected integer class indices; got ∞ at target[0]".Replace("∞", "Infinity", StringComparison.Ordinal),
             Message(() => Functional.CrossEntropy(Logits, T([float.PositiveInfinity, 1f, 1f, 2f]))));
@@ -112,7 +112,7 @@ public class LossErrorTests
     {
         Assert.Equal("cross_entropy: expected a class weight of shape [5]; got [4]",
             Message(() => Functional.CrossEntropy(Logits, Tensor.Zeros(4), weight: Tensor.Ones(4))));
-        Assert.Equal("nll_loss: expected a class weight of shape [5]; got [1, 5]",
+        Assert.Equal("NllLoss() expects a class weight of shape [5]; got [1, 5]",
             Message(() => new NllLoss(weight: Tensor.Ones(1, 5)).Forward(Logits, Tensor.Zeros(4))));
         Assert.Equal("multi_margin_loss: expected a class weight of shape [5]; got [6]",
             Message(() => Functional.MultiMarginLoss(Logits, Tensor.Zeros(4), weight: Tensor.Ones(6))));

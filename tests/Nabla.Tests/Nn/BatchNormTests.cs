@@ -292,7 +292,7 @@ public class BatchNormTests
 
         var bn = new BatchNorm2d(3);
         e = Assert.Throws<ShapeException>(() => bn.Forward(Tensor.Zeros(1, 3, 1, 1)));
-        Assert.StartsWith("BatchNorm2d(3): expected more than 1 value per channel when training; got input size [1, 3, 1, 1]", e.Message);
+        Assert.StartsWith("BatchNorm2d(3) expects more than 1 value per channel when training; got input size [1, 3, 1, 1]", e.Message);
         Assert.Equal(0f, bn.NumBatchesTracked!.Data.Item()); // the failed call counted nothing
         bn.Forward(Tensor.Zeros(1, 3, 2, 1)); // one sample but two positions: fine
     }

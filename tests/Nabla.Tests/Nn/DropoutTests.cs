@@ -208,6 +208,6 @@ public class DropoutTests
         var e = Assert.Throws<ShapeException>(() => Functional.Dropout2d(Tensor.Zeros(4, 8), 0.5));
         Assert.Equal("dropout2d: expected input of shape (N, C, H, W) or (C, H, W); got [4, 8]", e.Message);
         e = Assert.Throws<ShapeException>(() => new Dropout2d().Forward(Tensor.Zeros(1, 2, 3, 4, 5)));
-        Assert.Equal("Dropout2d expects input of shape (N, C, H, W) or (C, H, W); got [1, 2, 3, 4, 5]", e.Message);
+        Assert.Equal("Dropout2d(p=0.5) expects input of shape (N, C, H, W) or (C, H, W); got [1, 2, 3, 4, 5]", e.Message);
     }
 }

@@ -7,6 +7,21 @@ public class ElementwiseTests
     const float Inf = float.PositiveInfinity, NaN = float.NaN;
 
     [Fact]
+    public void Unary_ops_map_an_empty_tensor_to_an_empty_tensor()
+    {
+        // TensorPrimitives.Sigmoid throws on empty spans; the ops must not pass that on
+        var x = Tensor.Zeros(2, 0, 3).RequireGrad();
+        foreach (var f in new Func<Tensor, Tensor>[] { Tensor.Neg, Tensor.Exp, Tensor.Log, Tensor.Sqrt, Tensor.Abs, Tensor.Sign, Tensor.Sigmoid, Tensor.Tanh, Tensor.Relu })
+        {
+            var y = f(x);
+            Shape([2, 0, 3], y);
+            if (!y.RequiresGrad) continue; // sign has no gradient
+            y.Sum().Backward();
+            Shape([2, 0, 3], x.Grad!);
+        }
+    }
+
+    [Fact]
     public void UnaryForwardValues()
     {
         var x = T([0f, 1f, -2f, 4f]);

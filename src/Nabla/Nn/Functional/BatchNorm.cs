@@ -118,11 +118,18 @@ public static partial class Functional
     /// Batch statistics need two values per channel: with one the variance is 0 and every output is
     /// beta. PyTorch refuses such a training batch; it is typically an epoch's last, partial batch.
     /// </summary>
-    internal static void CheckMoreThanOneValuePerChannel(string op, Tensor input)
+    /// <param name="op">The function or, with <paramref name="layer"/>, the layer (<c>BatchNorm2d(3)</c>) named in the error.</param>
+    /// <param name="input">The training input.</param>
+    /// <param name="layer">Word the error as a layer's (<c>BatchNorm2d(3) expects ...</c>).</param>
+    internal static void CheckMoreThanOneValuePerChannel(string op, Tensor input, bool layer = false)
     {
         if (input.Rank >= 2 && (long)input.Dims[0] * TrailingSize(input, 2) == 1)
-            throw new ShapeException(op, "more than 1 value per channel when training", $"input size {input.ShapeString}",
-                "a batch of one sample has no batch statistics; drop the last partial batch or call Eval()");
+        {
+            const string expected = "more than 1 value per channel when training";
+            const string hint = "a batch of one sample has no batch statistics; drop the last partial batch or call Eval()";
+            string actual = $"input size {input.ShapeString}";
+            throw layer ? ShapeException.ForLayer(op, expected, actual, hint) : new ShapeException(op, expected, actual, hint);
+        }
     }
 
     static void CheckPerChannel(string op, string name, Tensor? t, int channels)
