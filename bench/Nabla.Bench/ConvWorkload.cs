@@ -15,8 +15,10 @@ static class ConvWorkload
         var shapes = new (string Name, int N, int C, int H, int O, int K, int S, int P)[]
         {
             ("cnn.conv1", 128, 1, 28, 32, 3, 1, 1), ("cnn.conv2", 128, 32, 14, 64, 3, 1, 1),
-            ("resnet.16", 64, 16, 32, 16, 3, 1, 1), ("resnet.32s2", 64, 16, 32, 32, 3, 2, 1),
-            ("resnet.64", 64, 64, 8, 64, 3, 1, 1), ("resnet.1x1s2", 64, 16, 32, 32, 1, 2, 0),
+            ("resnet.stem", 64, 3, 32, 16, 3, 1, 1), ("resnet.16", 64, 16, 32, 16, 3, 1, 1),
+            ("resnet.32s2", 64, 16, 32, 32, 3, 2, 1), ("resnet.32", 64, 32, 16, 32, 3, 1, 1),
+            ("resnet.64s2", 64, 32, 16, 64, 3, 2, 1), ("resnet.64", 64, 64, 8, 64, 3, 1, 1),
+            ("resnet.1x1s2a", 64, 16, 32, 32, 1, 2, 0), ("resnet.1x1s2b", 64, 32, 16, 64, 1, 2, 0),
         };
         var g = new Generator(0);
         foreach (var (name, n, c, h, o, k, s, p) in shapes)
