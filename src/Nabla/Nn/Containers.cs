@@ -37,10 +37,17 @@ public sealed class Sequential : Module, IEnumerable<Module>
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
-            // Batch norm followed by ReLU runs as one fused pass (the same values, one memory pass less).
-            if (_layers[i] is BatchNormBase bn && i + 1 < _layers.Count && _layers[i + 1] is Relu)
+            // Linear or batch norm followed by ReLU runs as one fused operation (the same values, one
+            // memory pass less).
+            bool reluNext = i + 1 < _layers.Count && _layers[i + 1] is Relu;
+            if (reluNext && _layers[i] is BatchNormBase bn)
             {
                 x = bn.ForwardRelu(x);
+                i++;
+            }
+            else if (reluNext && _layers[i] is Linear linear)
+            {
+                x = linear.ForwardRelu(x);
                 i++;
             }
             else x = _layers[i].Forward(x);

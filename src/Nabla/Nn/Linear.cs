@@ -52,7 +52,23 @@ public sealed class Linear : Module
         if (input.Rank == 0 || input.Shape[^1] != InFeatures)
             throw ShapeException.ForLayer($"Linear({InFeatures}, {OutFeatures})", $"input of shape (..., {InFeatures})",
                 input.ShapeString);
-        return Functional.Linear(input, Weight, Bias);
+        return _fuseRelu ? Functional.LinearRelu(input, Weight, Bias) : Functional.Linear(input, Weight, Bias);
+    }
+
+    bool _fuseRelu;
+
+    /// <summary>relu(this(input)) as one fused operation; containers call it where a ReLU follows.</summary>
+    internal Tensor ForwardRelu(Tensor input)
+    {
+        _fuseRelu = true;
+        try
+        {
+            return Forward(input);
+        }
+        finally
+        {
+            _fuseRelu = false;
+        }
     }
 
     /// <inheritdoc/>

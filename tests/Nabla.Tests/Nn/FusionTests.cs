@@ -50,4 +50,25 @@ public class FusionTests
         var x = Tensor.Randn([3, 2, 4, 4], new Generator(3)).RequireGrad();
         GradCheck.Run(xs => model.Forward(xs[0]), [x]).Check("batch_norm_relu");
     }
+
+    [Fact]
+    public void Linear_then_relu_in_a_sequential_equals_the_two_layers_apart()
+    {
+        var fusedLinear = new Linear(7, 5, generator: new Generator(4));
+        var plain = new Linear(7, 5, generator: new Generator(4));
+        var model = new Sequential(fusedLinear, new Relu());
+        var x1 = Tensor.Randn([6, 7], new Generator(5)).RequireGrad();
+        var x2 = x1.Detach().Clone().RequireGrad();
+        var y1 = model.Forward(x1);
+        var y2 = plain.Forward(x2).Relu();
+        Assert.Equal("linear_relu", y1.GradFnName);
+        Assert.Equal(y2.ToArray(), y1.ToArray());
+        var gy = Tensor.Randn([6, 5], new Generator(6));
+        y1.Backward(gy);
+        y2.Backward(gy);
+        Assert.Equal(x2.Grad!.ToArray(), x1.Grad!.ToArray());
+        Assert.Equal(plain.Weight.Grad!.ToArray(), fusedLinear.Weight.Grad!.ToArray());
+        Assert.Equal(plain.Bias!.Grad!.ToArray(), fusedLinear.Bias!.Grad!.ToArray());
+        GradCheck.Run(xs => model.Forward(xs[0]), [Tensor.Randn([3, 7], new Generator(7)).RequireGrad()]).Check("linear_relu");
+    }
 }

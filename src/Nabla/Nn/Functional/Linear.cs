@@ -18,7 +18,16 @@ public static partial class Functional
     /// the output first so the GEMM accumulates onto it. Backward: dX = dY W, dW = dY^T X and
     /// db = the column sums of dY.
     /// </remarks>
-    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null) => LinearCore(input, weight, bias, relu: false);
+
+    /// <summary>
+    /// relu(x W^T + b) as one operation: the bias is added by the GEMM (written into the output
+    /// first) and the ReLU applied to the output in the same call, so the activation is not read and
+    /// written a second time; backward masks the gradient by the saved output.
+    /// </summary>
+    internal static Tensor LinearRelu(Tensor input, Tensor weight, Tensor? bias) => LinearCore(input, weight, bias, relu: true);
+
+    static Tensor LinearCore(Tensor input, Tensor weight, Tensor? bias, bool relu)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
@@ -42,9 +51,17 @@ public static partial class Functional
             Gemm.Sgemm(false, true, rows, outF, inF, 1f, input.Storage, inF, weight.Storage, inF,
                 bias is null ? 0f : 1f, ys, outF);
 
+        if (relu) Kernels.Activation.Relu(ys, ys);
+
         Tensor[] inputs = bias is null ? [input, weight] : [input, weight, bias];
-        return Tensor.Record(y, "linear", inputs, g =>
+        return Tensor.Record(y, relu ? "linear_relu" : "linear", inputs, g =>
         {
+            if (relu)
+            {
+                var masked = new Tensor((int[])g.Dims.Clone(), clear: false);
+                Kernels.Activation.ReluBackward(y.Storage, g.Storage, masked.Storage);
+                g = masked;
+            }
             Tensor? gx = null, gw = null, gb = null;
             if (input.RequiresGrad)
             {
