@@ -153,6 +153,9 @@ internal static unsafe class Conv2dKernel
         }
     }
 
+    /// <summary>The fraction of the micro-tiles' work that is useful for an m x n result (8 x 32 tiles).</summary>
+    static double TileUse(int m, int n) => m / (double)((m + 7) / 8 * 8) * (n / (double)((n + 31) / 32 * 32));
+
     [ThreadStatic] static float[]? t_partials;
 
     /// <summary>A managed array of at least <paramref name="size"/> floats, kept per calling thread.</summary>
@@ -182,9 +185,16 @@ internal static unsafe class Conv2dKernel
             if (WantB) new Span<float>(pb, s.O).Clear();
             long width = (long)p * Nb;
             // The columns (for dW), the columns' gradient (for dX) and the gathered output gradient.
-            float* col = Scratch.Get((2L * k + s.Og) * width);
+            // dW is computed transposed (dW^T = columns . dY^T) when that shape fills the GEMM's
+            // micro-tiles better: a 1-channel 3x3 convolution has K = 9 columns of dW, a third of a
+            // 32-wide tile, but 9 rows fill more than half of two 8-tall ones.
+            bool transposedDw = WantW && TileUse(k, s.Og) > TileUse(s.Og, k);
+            long dwT = transposedDw ? (long)s.G * k * s.Og : 0;
+            float* col = Scratch.Get((2L * k + s.Og) * width + dwT);
             float* dcol = col + k * width;
             float* dyBuf = dcol + k * width;
+            float* dwtBuf = dyBuf + s.Og * width;
+            if (transposedDw) new Span<float>(dwtBuf, (int)dwT).Clear();
             for (int grp = g0; grp < g1; grp++)
             {
                 int n0 = grp * Nb, nImg = Math.Min(Nb, s.N - n0), cols = nImg * p;
@@ -213,8 +223,10 @@ internal static unsafe class Conv2dKernel
                                 Im2Col(s, X + ((long)(n0 + j) * s.C + (long)g * s.Cg) * s.H * s.W, col + (long)j * p, cols);
                             b = col;
                         }
-                        // dW_g += dY_g (Og x cols) . columns^T (cols x K)
-                        Gemm.Run(false, true, s.Og, k, cols, 1f, dyg, cols, b, cols, 1f, pw + (long)g * s.Og * k, k);
+                        if (transposedDw) // dW_g^T += columns (K x cols) . dY_g^T (cols x Og)
+                            Gemm.Run(false, true, k, s.Og, cols, 1f, b, cols, dyg, cols, 1f, dwtBuf + (long)g * k * s.Og, s.Og);
+                        else // dW_g += dY_g (Og x cols) . columns^T (cols x K)
+                            Gemm.Run(false, true, s.Og, k, cols, 1f, dyg, cols, b, cols, 1f, pw + (long)g * s.Og * k, k);
                     }
                     if (WantB)
                         for (int o = 0; o < s.Og; o++) pb[g * s.Og + o] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyg + (long)o * cols, cols));
@@ -236,6 +248,11 @@ internal static unsafe class Conv2dKernel
                     }
                 }
             }
+            if (transposedDw)
+                for (int g = 0; g < s.G; g++)
+                    for (int o = 0; o < s.Og; o++)
+                        for (int kk = 0; kk < k; kk++)
+                            pw[((long)g * s.Og + o) * k + kk] = dwtBuf[((long)g * k + kk) * s.Og + o];
         }
     }
 
