@@ -48,6 +48,9 @@ public class ConvTests
         { 2, 6, 5, 7, 6, 3, 1, 1, 1, 6 },
         { 1, 1, 4, 4, 1, 4, 1, 0, 1, 1 },
         { 10, 3, 5, 5, 2, 2, 3, 1, 1, 1 },
+        // Stride 1 with in_channels >= out_channels: the input gradient runs as a forward convolution.
+        { 3, 6, 7, 5, 4, 3, 1, 1, 1, 1 },
+        { 2, 5, 6, 6, 5, 3, 1, 2, 1, 1 },
         // One input channel per group and many outputs: the weight gradient is computed transposed.
         { 4, 1, 9, 9, 32, 3, 1, 1, 1, 1 },
         { 2, 2, 6, 6, 64, 3, 1, 1, 1, 2 },
