@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Nabla.Kernels;
 
@@ -325,6 +327,7 @@ internal static unsafe class Conv2dKernel
                         float* src = xc + (long)ih * s.W + dj;
                         for (int q = 0; q < owLo; q++) dst[q] = 0;
                         if (s.SW == 1) Buffer.MemoryCopy(src + owLo, dst + owLo, (owHi - owLo) * 4L, (owHi - owLo) * 4L);
+                        else if (s.SW == 2) EvenElements(src + 2 * owLo, dst + owLo, owHi - owLo);
                         else for (int q = owLo; q < owHi; q++) dst[q] = src[q * s.SW];
                         for (int q = owHi; q < ow; q++) dst[q] = 0;
                     }
@@ -411,5 +414,34 @@ internal static unsafe class Conv2dKernel
         int lo = dj < 0 ? 0 : Math.Max(0, w - dj), hi = dj < 0 ? Math.Min(w, -dj) : w;
         for (int r = r0; r < r1; r++)
             for (int q = lo; q < hi; q++) rows[(long)r * w + q] = 0;
+    }
+
+    /// <summary>
+    /// dst[q] = src[2 q] for q &lt; count (stride-2 im2col rows): eight at a time from two loads and an
+    /// even-lane shuffle. A vector never reads past src[2 (count - 1)], the last element needed.
+    /// </summary>
+    static void EvenElements(float* src, float* dst, int count)
+    {
+        int q = 0;
+        if (Avx2.IsSupported && count >= 9)
+        {
+            // Loads cover src[2q .. 2q + 15], needing 2q + 15 <= 2 (count - 1): q <= count - 9.
+            for (; q <= count - 9; q += 8) Even8(src + 2 * q, dst + q);
+            if (q < count - 1)
+            {
+                Even8(src + 2 * (count - 9), dst + count - 9); // overlaps what is done: same values
+                q = count - 1;
+            }
+        }
+        for (; q < count; q++) dst[q] = src[2 * q];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Even8(float* src, float* dst)
+    {
+        var a = Avx.LoadVector256(src);
+        var b = Avx.LoadVector256(src + 8);
+        // (a0 a2 b0 b2 | a4 a6 b4 b6) -> (a0 a2 a4 a6 b0 b2 b4 b6)
+        Avx.Store(dst, Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle());
     }
 }

@@ -48,6 +48,9 @@ public class ConvTests
         { 2, 6, 5, 7, 6, 3, 1, 1, 1, 6 },
         { 1, 1, 4, 4, 1, 4, 1, 0, 1, 1 },
         { 10, 3, 5, 5, 2, 2, 3, 1, 1, 1 },
+        // Stride 2 over wide rows: the vectorized even-element gather, with its overlapping last block.
+        { 2, 3, 6, 37, 4, 3, 2, 1, 1, 1 },
+        { 2, 4, 5, 40, 3, 1, 2, 0, 1, 1 },
         // Stride 1 with in_channels >= out_channels: the input gradient runs as a forward convolution.
         { 3, 6, 7, 5, 4, 3, 1, 1, 1, 1 },
         { 2, 5, 6, 6, 5, 3, 1, 2, 1, 1 },
