@@ -366,6 +366,7 @@ internal static unsafe class Conv2dKernel
                             var d = new Span<float>(dst + owLo, owHi - owLo);
                             TensorPrimitives.Add(d, new ReadOnlySpan<float>(src + owLo, owHi - owLo), d);
                         }
+                        else if (s.SW == 2) AddToEvenElements(src + owLo, dst + 2 * owLo, owHi - owLo);
                         else for (int q = owLo; q < owHi; q++) dst[q * s.SW] += src[q];
                     }
                 }
@@ -443,5 +444,23 @@ internal static unsafe class Conv2dKernel
         var b = Avx.LoadVector256(src + 8);
         // (a0 a2 b0 b2 | a4 a6 b4 b6) -> (a0 a2 a4 a6 b0 b2 b4 b6)
         Avx.Store(dst, Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle());
+    }
+
+    /// <summary>dst[2 q] += src[q] for q &lt; count (stride-2 col2im rows), the adjoint of <see cref="EvenElements"/>.</summary>
+    static void AddToEvenElements(float* src, float* dst, int count)
+    {
+        int q = 0;
+        if (Avx2.IsSupported)
+            for (; q <= count - 9; q += 8)
+            {
+                // (s0 0 s1 0 | s4 0 s5 0) and (s2 0 s3 0 | s6 0 s7 0), then lanes reordered.
+                var v = Avx.LoadVector256(src + q);
+                var lo = Avx.UnpackLow(v, Vector256<float>.Zero);
+                var hi = Avx.UnpackHigh(v, Vector256<float>.Zero);
+                float* d = dst + 2 * q;
+                Avx.Store(d, Avx.Add(Avx.LoadVector256(d), Avx.Permute2x128(lo, hi, 0x20)));
+                Avx.Store(d + 8, Avx.Add(Avx.LoadVector256(d + 8), Avx.Permute2x128(lo, hi, 0x31)));
+            }
+        for (; q < count; q++) dst[2 * q] += src[q];
     }
 }
