@@ -226,13 +226,25 @@ public static partial class Functional
         {
             if (training && _m > 0)
             {
-                double sum = 0;
-                for (int i = 0; i < n; i++) sum += NormKernels.Sum(Run(x, i, ch));
-                double mean = sum / _m;
-                float meanF = (float)mean;
-                double ss = 0;
-                for (int i = 0; i < n; i++) ss += NormKernels.SumSqDev(Run(x, i, ch), meanF);
-                SetStats(ch, mean, ss / _m);
+                // One sweep over memory: each run's mean and squared deviations come from two passes
+                // over the run while it is in L1, and the runs are merged with Chan et al.'s update
+                // (exact for a sum of squared deviations, no E[x^2] - E[x]^2 cancellation).
+                double mean = 0, m2 = 0;
+                long count = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    var run = Run(x, i, ch);
+                    double runMean = NormKernels.Sum(run) / s;
+                    float runMeanF = (float)runMean;
+                    double d = runMean - runMeanF;
+                    double runM2 = NormKernels.SumSqDev(run, runMeanF) - s * d * d; // deviations about runMean
+                    long total = count + s;
+                    double delta = runMean - mean;
+                    mean += delta * s / total;
+                    m2 += runM2 + delta * delta * ((double)count * s / total);
+                    count = total;
+                }
+                SetStats(ch, mean, Math.Max(0, m2) / _m);
             }
             float a = (gamma?[ch] ?? 1f) * InvStd[ch], b = beta?[ch] ?? 0f;
             for (int i = 0; i < n; i++)
