@@ -70,13 +70,27 @@ internal static unsafe class Pool2dKernel
     }
 
     /// <summary>
+    /// 2x2 max pooling of relu((x - mean) a + b) over one h x w plane, never writing the
+    /// normalized values: batch norm, ReLU and pooling fused (see <c>Functional.BatchNormReluMaxPool2</c>).
+    /// The values and argmax equal those of the three steps one after the other.
+    /// </summary>
+    public static void AffineReluMax2x2(ReadOnlySpan<float> plane, int h, int w, float mean, float a, float b, Span<float> y, Span<float> argmax)
+    {
+        int oh = h / 2, ow = w / 2;
+        fixed (float* px = plane, py = y, pa = argmax)
+            for (int r = 0; r < oh; r++)
+                Max2x2Row(px + 2L * r * w, w, ow, py + (long)r * ow, pa + (long)r * ow, 2 * r * w, true, mean, a, b);
+    }
+
+    /// <summary>
     /// One output row of 2x2, stride-2 max pooling: rows r0 = <paramref name="r0"/> and r0 + w of the
     /// input. Branch-free (random data makes every comparison a coin flip, and mispredicted branches
     /// cost more than the arithmetic): eight outputs at a time with AVX, choosing the maximum and its
     /// index by masks; NaN wins, and among equal values the first in the window does, as PyTorch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Max2x2Row(float* r0, int w, int ow, float* y, float* argmax, int rowBase)
+    static void Max2x2Row(float* r0, int w, int ow, float* y, float* argmax, int rowBase,
+        bool affine = false, float mean = 0, float a = 1, float b = 0)
     {
         float* r1 = r0 + w;
         int q = 0;
@@ -87,6 +101,9 @@ internal static unsafe class Pool2dKernel
             var offB = Vector256.Create(1f);
             var offC = Vector256.Create((float)w);
             var offD = Vector256.Create((float)w + 1);
+            var vMean = Vector256.Create(mean);
+            var vA = Vector256.Create(a);
+            var vB = Vector256.Create(b);
             float* tmp = stackalloc float[16];
             for (; q < ow; q += 8)
             {
@@ -108,6 +125,14 @@ internal static unsafe class Pool2dKernel
                     a1 = Avx.MaskLoad(r0 + 2 * q + 8, m1);
                     b0 = Avx.MaskLoad(r1 + 2 * q, m0);
                     b1 = Avx.MaskLoad(r1 + 2 * q + 8, m1);
+                }
+                if (affine)
+                {
+                    // Exactly batch norm's arithmetic (NormKernels.Affine) and ReLU's.
+                    a0 = Vector256.Max(Vector256.MultiplyAddEstimate(a0 - vMean, vA, vB), Vector256<float>.Zero);
+                    a1 = Vector256.Max(Vector256.MultiplyAddEstimate(a1 - vMean, vA, vB), Vector256<float>.Zero);
+                    b0 = Vector256.Max(Vector256.MultiplyAddEstimate(b0 - vMean, vA, vB), Vector256<float>.Zero);
+                    b1 = Vector256.Max(Vector256.MultiplyAddEstimate(b1 - vMean, vA, vB), Vector256<float>.Zero);
                 }
                 // Even and odd columns, in the lane order (0 2 8 10 | 4 6 12 14), undone by Order.
                 var best = Order(Avx.Shuffle(a0, a1, 0x88));
@@ -141,14 +166,16 @@ internal static unsafe class Pool2dKernel
         for (; q < ow; q++)
         {
             int c = 2 * q;
-            float best = r0[c];
+            float best = T(r0[c]);
             int bi = rowBase + c;
-            ScalarPick(ref best, ref bi, r0[c + 1], rowBase + c + 1);
-            ScalarPick(ref best, ref bi, r1[c], rowBase + w + c);
-            ScalarPick(ref best, ref bi, r1[c + 1], rowBase + w + c + 1);
+            ScalarPick(ref best, ref bi, T(r0[c + 1]), rowBase + c + 1);
+            ScalarPick(ref best, ref bi, T(r1[c]), rowBase + w + c);
+            ScalarPick(ref best, ref bi, T(r1[c + 1]), rowBase + w + c + 1);
             y[q] = best;
             argmax[q] = bi;
         }
+
+        float T(float v) => affine ? MathF.Max(MathF.FusedMultiplyAdd(v - mean, a, b), 0f) : v;
     }
 
     /// <summary>(0 2 8 10 | 4 6 12 14) to (0 2 4 6 | 8 10 12 14): swaps the middle 64-bit pairs.</summary>

@@ -114,29 +114,43 @@ public abstract class BatchNormBase : Module
             count.Data.Span[0] += 1;
             if (Momentum is null) factor = 1.0 / count.Data.Span[0];
         }
-        return _fuseRelu
-            ? Functional.BatchNormRelu(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps)
-            : Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps);
+        return _fusion switch
+        {
+            Fusion.Relu => Functional.BatchNormRelu(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps),
+            Fusion.ReluMaxPool2 => Functional.BatchNormReluMaxPool2(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps),
+            _ => Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps),
+        };
     }
 
-    bool _fuseRelu;
+    enum Fusion { None, Relu, ReluMaxPool2 }
+
+    Fusion _fusion;
 
     /// <summary>
-    /// relu(this(input)) in one pass over the output (see <c>Functional.BatchNormRelu</c>); containers
-    /// call it where a ReLU follows, with the same result as the two layers one after the other.
+    /// max_pool2d(relu(this(input)), 2) as one operation (see <c>Functional.BatchNormReluMaxPool2</c>);
+    /// containers call it where a ReLU and a 2x2, stride-2 max pooling follow and
+    /// <c>Functional.CanFusePool</c> accepts the input.
     /// </summary>
-    internal Tensor ForwardRelu(Tensor input)
+    internal Tensor ForwardReluMaxPool2(Tensor input) => ForwardFused(input, Fusion.ReluMaxPool2);
+
+    Tensor ForwardFused(Tensor input, Fusion fusion)
     {
-        _fuseRelu = true;
+        _fusion = fusion;
         try
         {
             return Forward(input);
         }
         finally
         {
-            _fuseRelu = false;
+            _fusion = Fusion.None;
         }
     }
+
+    /// <summary>
+    /// relu(this(input)) in one pass over the output (see <c>Functional.BatchNormRelu</c>); containers
+    /// call it where a ReLU follows, with the same result as the two layers one after the other.
+    /// </summary>
+    internal Tensor ForwardRelu(Tensor input) => ForwardFused(input, Fusion.Relu);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>

@@ -40,7 +40,14 @@ public sealed class Sequential : Module, IEnumerable<Module>
             // Linear or batch norm followed by ReLU runs as one fused operation (the same values, one
             // memory pass less).
             bool reluNext = i + 1 < _layers.Count && _layers[i + 1] is Relu;
-            if (reluNext && _layers[i] is BatchNormBase bn)
+            if (reluNext && _layers[i] is BatchNormBase bnp && i + 2 < _layers.Count
+                && _layers[i + 2] is MaxPool2d { KernelSize: (2, 2), Stride: (2, 2), Padding: (0, 0) } && Functional.CanFusePool(x))
+            {
+                // Batch norm, ReLU and 2x2 max pooling: the normalized activation is never stored.
+                x = bnp.ForwardReluMaxPool2(x);
+                i += 2;
+            }
+            else if (reluNext && _layers[i] is BatchNormBase bn)
             {
                 x = bn.ForwardRelu(x);
                 i++;

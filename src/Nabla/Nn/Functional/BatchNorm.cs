@@ -62,8 +62,24 @@ public static partial class Functional
         Tensor? bias, bool training, double momentum, double eps) =>
         BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: true);
 
+    /// <summary>
+    /// max_pool2d(relu(batch_norm(...)), 2) as one operation, for (N, C, H, W) input with H * W at
+    /// least 16: the normalized, rectified activation is never written to memory. The forward pass
+    /// reads the input twice (statistics, then normalize-rectify-pool) and writes only the pooled
+    /// output and its argmax; backward sends each pooled gradient to its window's maximum where it
+    /// was positive and runs batch norm's backward plane by plane. The values equal those of the
+    /// three layers one after the other (the gradient's sums are taken in another order).
+    /// </summary>
+    internal static Tensor BatchNormReluMaxPool2(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight,
+        Tensor? bias, bool training, double momentum, double eps) =>
+        BatchNormCore(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: true, pool: true);
+
+    /// <summary>Whether <see cref="BatchNormReluMaxPool2"/> takes this input: (N, C, H, W) with planes of at least 16 pixels, H and W at least 2.</summary>
+    internal static bool CanFusePool(Tensor input) =>
+        input.Rank == 4 && input.Dims[2] >= 2 && input.Dims[3] >= 2 && input.Dims[2] * input.Dims[3] >= BatchNormJob.MinRun;
+
     static Tensor BatchNormCore(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight,
-        Tensor? bias, bool training, double momentum, double eps, bool relu)
+        Tensor? bias, bool training, double momentum, double eps, bool relu, bool pool = false)
     {
         ArgumentNullException.ThrowIfNull(input);
         const string op = "batch_norm";
@@ -81,7 +97,17 @@ public static partial class Functional
         if (training) CheckMoreThanOneValuePerChannel(op, input);
 
         var job = new BatchNormJob(input.Storage, input.Dims[0], c, TrailingSize(input, 2), weight?.Storage, bias?.Storage, training, relu);
-        var y = new Tensor((int[])input.Dims.Clone(), clear: false);
+        Tensor? argmax = null;
+        int[] outDims = (int[])input.Dims.Clone();
+        if (pool)
+        {
+            if (!CanFusePool(input))
+                throw new ShapeException("batch_norm_relu_max_pool2d", "input of shape (N, C, H, W) with H, W >= 2 and H * W >= 16", input.ShapeString);
+            (outDims[2], outDims[3]) = (input.Dims[2] / 2, input.Dims[3] / 2);
+            argmax = new Tensor((int[])outDims.Clone(), clear: false);
+            job.SetPooling(input.Dims[2], input.Dims[3], argmax.Storage);
+        }
+        var y = new Tensor(outDims, clear: false);
         if (training) job.Forward(y.Storage, eps, momentum, runningMean?.Storage, runningVar?.Storage);
         else
         {
@@ -96,6 +122,15 @@ public static partial class Functional
         }
 
         Tensor[] inputs = AffineInputs(input, weight, bias);
+        if (pool)
+            return Tensor.Record(y, "batch_norm_relu_max_pool2d", inputs, g =>
+            {
+                var gx = input.RequiresGrad ? new Tensor((int[])input.Dims.Clone(), clear: false) : null;
+                var gw = weight is { RequiresGrad: true } ? new Tensor([c], clear: false) : null;
+                var gb = bias is { RequiresGrad: true } ? new Tensor([c], clear: false) : null;
+                job.BackwardPooled(g.Storage, y.Storage, argmax!.Storage, gx?.Storage, gw?.Storage, gb?.Storage);
+                return AffineGrads(inputs, gx, gw, gb, weight, bias);
+            });
         return Tensor.Record(y, relu ? "batch_norm_relu" : "batch_norm", inputs, g =>
         {
             if (relu && !job.ChannelRuns)
@@ -155,7 +190,21 @@ public static partial class Functional
     sealed class BatchNormJob(float[] x, int n, int c, int s, float[]? gamma, float[]? beta, bool training, bool relu) : IParallelJob
     {
         /// <summary>Shortest H*W (or L) run worth processing channel by channel.</summary>
-        const int MinRun = 16;
+        public const int MinRun = 16;
+
+        // Fused 2x2 max pooling: plane height and width, and the argmax of each pooled output.
+        int _h, _w;
+        float[]? _argmax, _pooledY;
+
+        public void SetPooling(int h, int w, float[] argmax) => (_h, _w, _argmax) = (h, w, argmax);
+
+        /// <summary>Backward of the fused batch norm, ReLU and 2x2 max pooling; dy and y are pooled-sized.</summary>
+        public void BackwardPooled(float[] dy, float[] y, float[] argmax, float[]? dx, float[]? dGamma, float[]? dBeta)
+        {
+            (_dy, _pooledY, _argmax, _dx, _dGamma, _dBeta, _backward) = (dy, y, argmax, dx, dGamma, dBeta, true);
+            Dispatch();
+            _dy = _dx = _dGamma = _dBeta = _pooledY = null;
+        }
 
         /// <summary>Fewest elements worth sharing among threads.</summary>
         const int ParallelElements = 1 << 15;
@@ -247,6 +296,14 @@ public static partial class Functional
                 SetStats(ch, mean, Math.Max(0, m2) / _m);
             }
             float a = (gamma?[ch] ?? 1f) * InvStd[ch], b = beta?[ch] ?? 0f;
+            if (_argmax is not null)
+            {
+                int ps = (_h / 2) * (_w / 2);
+                for (int i = 0; i < n; i++)
+                    Kernels.Pool2dKernel.AffineReluMax2x2(Run(x, i, ch), _h, _w, Mean[ch], a, b,
+                        _y.AsSpan((i * c + ch) * ps, ps), _argmax.AsSpan((i * c + ch) * ps, ps));
+                return;
+            }
             for (int i = 0; i < n; i++)
             {
                 var yRun = _y.AsSpan((i * c + ch) * s, s);
@@ -265,8 +322,58 @@ public static partial class Functional
                 _runVar[ch] = (float)((1 - _momentum) * _runVar[ch] + _momentum * biasedVar * _m / (_m - 1));
         }
 
+        /// <summary>
+        /// Batch norm's backward for one channel when ReLU and 2x2 max pooling followed: the gradient
+        /// dz of the normalized value is the pooled gradient at each window's argmax where the pooled
+        /// output is positive, zero elsewhere, so the sums run over the pooled outputs only.
+        /// </summary>
+        void BackwardPooledChannel(int ch)
+        {
+            float mean = Mean[ch], inv = InvStd[ch], g = gamma?[ch] ?? 1f;
+            int ps = (_h / 2) * (_w / 2);
+            double sdy = 0, sdx = 0;
+            for (int i = 0; i < n; i++)
+            {
+                var xs = Run(x, i, ch);
+                var dy = _dy.AsSpan((i * c + ch) * ps, ps);
+                var y = _pooledY.AsSpan((i * c + ch) * ps, ps);
+                var am = _argmax.AsSpan((i * c + ch) * ps, ps);
+                float s0 = 0, s1 = 0;
+                for (int q = 0; q < ps; q++)
+                    if (y[q] > 0)
+                    {
+                        s0 += dy[q];
+                        s1 += dy[q] * (xs[(int)am[q]] - mean);
+                    }
+                sdy += s0;
+                sdx += s1;
+            }
+            if (_dGamma is not null) _dGamma[ch] = (float)(sdx * inv);
+            if (_dBeta is not null) _dBeta[ch] = (float)sdy;
+            if (_dx is null) return;
+            float a = g * inv;
+            float k = training ? (float)((double)a * inv * inv * sdx / _m) : 0f, b = training ? (float)(a * sdy / _m) : 0f;
+            for (int i = 0; i < n; i++)
+            {
+                var dx = _dx.AsSpan((i * c + ch) * s, s);
+                // The dense part -(k (x - mean) + b), then a dz added at the argmax positions.
+                if (training) NormKernels.Affine(Run(x, i, ch), mean, -k, -b, dx);
+                else dx.Clear();
+                var dy = _dy.AsSpan((i * c + ch) * ps, ps);
+                var y = _pooledY.AsSpan((i * c + ch) * ps, ps);
+                var am = _argmax.AsSpan((i * c + ch) * ps, ps);
+                for (int q = 0; q < ps; q++)
+                    if (y[q] > 0) dx[(int)am[q]] += a * dy[q];
+            }
+        }
+
         void BackwardChannel(int ch)
         {
+            if (_pooledY is not null)
+            {
+                BackwardPooledChannel(ch);
+                return;
+            }
             float mean = Mean[ch], inv = InvStd[ch], g = gamma?[ch] ?? 1f;
             double sdy = 0, sdx = 0;
             if (training || _dGamma is not null || _dBeta is not null)
