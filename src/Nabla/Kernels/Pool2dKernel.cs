@@ -46,7 +46,8 @@ internal static unsafe class Pool2dKernel
                 {
                     if (fast2)
                     {
-                        Max2x2Row(xp + 2L * oh * s.W, s.W, s.OW, yp + (long)oh * s.OW, ap + (long)oh * s.OW, 2 * oh * s.W);
+                        Max2x2Row(xp + 2L * oh * s.W, s.W, s.OW, yp + (long)oh * s.OW, ap + (long)oh * s.OW, 2 * oh * s.W,
+                            xp + (long)s.H * s.W, yp + (long)s.OH * s.OW);
                         continue;
                     }
                     int h0 = oh * s.SH - s.PH;
@@ -79,7 +80,8 @@ internal static unsafe class Pool2dKernel
         int oh = h / 2, ow = w / 2;
         fixed (float* px = plane, py = y, pa = argmax)
             for (int r = 0; r < oh; r++)
-                Max2x2Row(px + 2L * r * w, w, ow, py + (long)r * ow, pa + (long)r * ow, 2 * r * w, true, mean, a, b);
+                Max2x2Row(px + 2L * r * w, w, ow, py + (long)r * ow, pa + (long)r * ow, 2 * r * w,
+                    px + (long)h * w, py + (long)oh * ow, true, mean, a, b);
     }
 
     /// <summary>
@@ -89,7 +91,7 @@ internal static unsafe class Pool2dKernel
     /// index by masks; NaN wins, and among equal values the first in the window does, as PyTorch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Max2x2Row(float* r0, int w, int ow, float* y, float* argmax, int rowBase,
+    static void Max2x2Row(float* r0, int w, int ow, float* y, float* argmax, int rowBase, float* xEnd, float* yEnd,
         bool affine = false, float mean = 0, float a = 1, float b = 0)
     {
         float* r1 = r0 + w;
@@ -109,7 +111,9 @@ internal static unsafe class Pool2dKernel
             {
                 Vector256<float> a0, a1, b0, b1;
                 int cols = w - 2 * q, outs = ow - q;
-                if (cols >= 16)
+                // Full loads also where the row ends but the plane goes on (the extra lanes read the
+                // next row and are never stored): only the plane's last row needs masked loads.
+                if (cols >= 16 || r1 + 2 * q + 16 <= xEnd)
                 {
                     a0 = Avx.LoadVector256(r0 + 2 * q);
                     a1 = Avx.LoadVector256(r0 + 2 * q + 8);
@@ -144,8 +148,9 @@ internal static unsafe class Pool2dKernel
                 Pick(ref best, ref off, cc, offC);
                 Pick(ref best, ref off, cd, offD);
                 var idx = Vector256.Create((float)(rowBase + 2 * q)) + lane + off;
-                if (outs >= 8)
+                if (outs >= 8 || y + q + 8 <= yEnd)
                 {
+                    // Past the row's end the extra lanes land on the next output row, written after.
                     best.Store(y + q);
                     idx.Store(argmax + q);
                 }
