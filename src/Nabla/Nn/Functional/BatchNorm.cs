@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Nabla.Kernels;
 
 namespace Nabla.Nn;
@@ -327,24 +328,54 @@ public static partial class Functional
         /// dz of the normalized value is the pooled gradient at each window's argmax where the pooled
         /// output is positive, zero elsewhere, so the sums run over the pooled outputs only.
         /// </summary>
-        void BackwardPooledChannel(int ch)
+        [ThreadStatic] static float[]? t_pooledGrad;
+
+        unsafe void BackwardPooledChannel(int ch)
         {
             float mean = Mean[ch], inv = InvStd[ch], g = gamma?[ch] ?? 1f;
             int ps = (_h / 2) * (_w / 2);
+            // dz at each window's argmax: the pooled gradient where the pooled output is positive
+            // (ReLU's mask), for the whole channel, kept for the second sweep. Branch-free: the mask
+            // is a coin flip per window.
+            var gz = t_pooledGrad is { } buf && buf.Length >= n * ps ? buf : t_pooledGrad = new float[n * ps];
             double sdy = 0, sdx = 0;
             for (int i = 0; i < n; i++)
             {
+                int off = (i * c + ch) * ps;
                 var xs = Run(x, i, ch);
-                var dy = _dy.AsSpan((i * c + ch) * ps, ps);
-                var y = _pooledY.AsSpan((i * c + ch) * ps, ps);
-                var am = _argmax.AsSpan((i * c + ch) * ps, ps);
+                var dy = _dy.AsSpan(off, ps);
+                var y = _pooledY.AsSpan(off, ps);
+                var am = _argmax.AsSpan(off, ps);
+                var gzRun = gz.AsSpan(i * ps, ps);
                 float s0 = 0, s1 = 0;
-                for (int q = 0; q < ps; q++)
-                    if (y[q] > 0)
+                int q = 0;
+                fixed (float* px = xs, pdy = dy, py = y, pam = am, pg = gzRun)
+                {
+                    if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
                     {
-                        s0 += dy[q];
-                        s1 += dy[q] * (xs[(int)am[q]] - mean);
+                        var v0 = Vector256<float>.Zero;
+                        var v1 = Vector256<float>.Zero;
+                        var vm = Vector256.Create(mean);
+                        for (; q + 8 <= ps; q += 8)
+                        {
+                            var gv = Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(py + q), Vector256<float>.Zero),
+                                Vector256.Load(pdy + q), Vector256<float>.Zero);
+                            gv.Store(pg + q);
+                            var xv = System.Runtime.Intrinsics.X86.Avx2.GatherVector256(px, Vector256.ConvertToInt32(Vector256.Load(pam + q)), 4);
+                            v0 += gv;
+                            v1 = Vector256.MultiplyAddEstimate(gv, xv - vm, v1);
+                        }
+                        s0 = Vector256.Sum(v0);
+                        s1 = Vector256.Sum(v1);
                     }
+                    for (; q < ps; q++)
+                    {
+                        float gq = py[q] > 0 ? pdy[q] : 0f;
+                        pg[q] = gq;
+                        s0 += gq;
+                        s1 += gq * (px[(int)pam[q]] - mean);
+                    }
+                }
                 sdy += s0;
                 sdx += s1;
             }
@@ -359,11 +390,9 @@ public static partial class Functional
                 // The dense part -(k (x - mean) + b), then a dz added at the argmax positions.
                 if (training) NormKernels.Affine(Run(x, i, ch), mean, -k, -b, dx);
                 else dx.Clear();
-                var dy = _dy.AsSpan((i * c + ch) * ps, ps);
-                var y = _pooledY.AsSpan((i * c + ch) * ps, ps);
                 var am = _argmax.AsSpan((i * c + ch) * ps, ps);
-                for (int q = 0; q < ps; q++)
-                    if (y[q] > 0) dx[(int)am[q]] += a * dy[q];
+                var gzRun = gz.AsSpan(i * ps, ps);
+                for (int q = 0; q < ps; q++) dx[(int)am[q]] += a * gzRun[q];
             }
         }
 
