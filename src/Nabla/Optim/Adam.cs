@@ -65,7 +65,7 @@ public class Adam : Optimizer
 
     private protected Adam(IEnumerable<ParamGroup> groups, double lr, double beta1, double beta2, double eps,
         double weightDecay, bool amsgrad, bool decoupled)
-        : base(groups, MakeDefaults(lr, beta1, beta2, eps, weightDecay), Check, amsgrad ? AmsSlots : PlainSlots, countsSteps: true)
+        : base(groups, MakeDefaults(lr, beta1, beta2, eps, weightDecay), CheckOption, amsgrad ? AmsSlots : PlainSlots, countsSteps: true)
     {
         Amsgrad = amsgrad;
         _decoupled = decoupled;
@@ -78,29 +78,12 @@ public class Adam : Optimizer
 
     static KeyValuePair<string, double>[] MakeDefaults(double lr, double beta1, double beta2, double eps, double weightDecay)
     {
-        Check("lr", lr);
-        Check("eps", eps);
-        Check("beta1", beta1);
-        Check("beta2", beta2);
-        Check("weight_decay", weightDecay);
+        CheckOption("lr", lr);
+        CheckOption("eps", eps);
+        CheckOption("beta1", beta1);
+        CheckOption("beta2", beta2);
+        CheckOption("weight_decay", weightDecay);
         return [new("lr", lr), new("beta1", beta1), new("beta2", beta2), new("eps", eps), new("weight_decay", weightDecay)];
-    }
-
-    static void Check(string option, double value)
-    {
-        switch (option)
-        {
-            case "lr" when !(value >= 0):
-                throw Py.Invalid("lr", $"Invalid learning rate: {Py.Fmt(value)}");
-            case "eps" when !(value >= 0):
-                throw Py.Invalid("eps", $"Invalid epsilon value: {Py.Fmt(value)}");
-            case "beta1" when !(value >= 0 && value < 1):
-                throw Py.Invalid("beta1", $"Invalid beta parameter at index 0: {Py.Fmt(value)}");
-            case "beta2" when !(value >= 0 && value < 1):
-                throw Py.Invalid("beta2", $"Invalid beta parameter at index 1: {Py.Fmt(value)}");
-            case "weight_decay" when !(value >= 0):
-                throw Py.Invalid("weightDecay", $"Invalid weight_decay value: {Py.Fmt(value)}");
-        }
     }
 
     /// <inheritdoc/>

@@ -105,6 +105,31 @@ public abstract partial class Optimizer
         for (int i = 0; i < _params.Count; i++) _params[i].ZeroGrad(setToNone);
     }
 
+    /// <summary>
+    /// PyTorch's check of a hyper-parameter, by name (each name means the same in every optimizer):
+    /// "Invalid learning rate: -0.1" and its relatives.
+    /// </summary>
+    private protected static void CheckOption(string option, double value)
+    {
+        switch (option)
+        {
+            case "lr" when !(value >= 0):
+                throw Py.Invalid("lr", $"Invalid learning rate: {Py.Fmt(value)}");
+            case "eps" when !(value >= 0):
+                throw Py.Invalid("eps", $"Invalid epsilon value: {Py.Fmt(value)}");
+            case "momentum" when !(value >= 0):
+                throw Py.Invalid("momentum", $"Invalid momentum value: {Py.Fmt(value)}");
+            case "weight_decay" when !(value >= 0):
+                throw Py.Invalid("weightDecay", $"Invalid weight_decay value: {Py.Fmt(value)}");
+            case "alpha" when !(value >= 0):
+                throw Py.Invalid("alpha", $"Invalid alpha value: {Py.Fmt(value)}");
+            case "beta1" when !(value >= 0 && value < 1):
+                throw Py.Invalid("beta1", $"Invalid beta parameter at index 0: {Py.Fmt(value)}");
+            case "beta2" when !(value >= 0 && value < 1):
+                throw Py.Invalid("beta2", $"Invalid beta parameter at index 1: {Py.Fmt(value)}");
+        }
+    }
+
     /// <summary>Performs one update of every parameter that has a gradient.</summary>
     public abstract void Step();
 

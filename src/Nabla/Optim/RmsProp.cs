@@ -55,7 +55,7 @@ public sealed class RmsProp : Optimizer
     /// <param name="centered">Whether to use the centered form.</param>
     public RmsProp(IEnumerable<ParamGroup> groups, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8,
         double weightDecay = 0, double momentum = 0, bool centered = false)
-        : base(groups, MakeDefaults(lr, alpha, eps, weightDecay, momentum), Check, centered ? CenteredSlots : PlainSlots, countsSteps: true)
+        : base(groups, MakeDefaults(lr, alpha, eps, weightDecay, momentum), CheckOption, centered ? CenteredSlots : PlainSlots, countsSteps: true)
     {
         Centered = centered;
     }
@@ -67,29 +67,12 @@ public sealed class RmsProp : Optimizer
 
     static KeyValuePair<string, double>[] MakeDefaults(double lr, double alpha, double eps, double weightDecay, double momentum)
     {
-        Check("lr", lr);
-        Check("eps", eps);
-        Check("momentum", momentum);
-        Check("weight_decay", weightDecay);
-        Check("alpha", alpha);
+        CheckOption("lr", lr);
+        CheckOption("eps", eps);
+        CheckOption("momentum", momentum);
+        CheckOption("weight_decay", weightDecay);
+        CheckOption("alpha", alpha);
         return [new("lr", lr), new("momentum", momentum), new("alpha", alpha), new("eps", eps), new("weight_decay", weightDecay)];
-    }
-
-    static void Check(string option, double value)
-    {
-        switch (option)
-        {
-            case "lr" when !(value >= 0):
-                throw Py.Invalid("lr", $"Invalid learning rate: {Py.Fmt(value)}");
-            case "eps" when !(value >= 0):
-                throw Py.Invalid("eps", $"Invalid epsilon value: {Py.Fmt(value)}");
-            case "momentum" when !(value >= 0):
-                throw Py.Invalid("momentum", $"Invalid momentum value: {Py.Fmt(value)}");
-            case "weight_decay" when !(value >= 0):
-                throw Py.Invalid("weightDecay", $"Invalid weight_decay value: {Py.Fmt(value)}");
-            case "alpha" when !(value >= 0):
-                throw Py.Invalid("alpha", $"Invalid alpha value: {Py.Fmt(value)}");
-        }
     }
 
     /// <inheritdoc/>

@@ -52,7 +52,7 @@ public sealed class Sgd : Optimizer
     /// <param name="nesterov">Whether to use Nesterov momentum (needs μ &gt; 0 and τ = 0 in every group).</param>
     public Sgd(IEnumerable<ParamGroup> groups, double lr = 1e-3, double momentum = 0, double dampening = 0,
         double weightDecay = 0, bool nesterov = false)
-        : base(groups, MakeDefaults(lr, momentum, dampening, weightDecay, nesterov), Check, Slots, countsSteps: false)
+        : base(groups, MakeDefaults(lr, momentum, dampening, weightDecay, nesterov), CheckOption, Slots, countsSteps: false)
     {
         Nesterov = nesterov;
         if (nesterov)
@@ -67,24 +67,11 @@ public sealed class Sgd : Optimizer
 
     static KeyValuePair<string, double>[] MakeDefaults(double lr, double momentum, double dampening, double weightDecay, bool nesterov)
     {
-        Check("lr", lr);
-        Check("momentum", momentum);
-        Check("weight_decay", weightDecay);
+        CheckOption("lr", lr);
+        CheckOption("momentum", momentum);
+        CheckOption("weight_decay", weightDecay);
         if (nesterov) CheckNesterov(momentum, dampening);
         return [new("lr", lr), new("momentum", momentum), new("dampening", dampening), new("weight_decay", weightDecay)];
-    }
-
-    static void Check(string option, double value)
-    {
-        switch (option)
-        {
-            case "lr" when !(value >= 0):
-                throw Py.Invalid("lr", $"Invalid learning rate: {Py.Fmt(value)}");
-            case "momentum" when !(value >= 0):
-                throw Py.Invalid("momentum", $"Invalid momentum value: {Py.Fmt(value)}");
-            case "weight_decay" when !(value >= 0):
-                throw Py.Invalid("weightDecay", $"Invalid weight_decay value: {Py.Fmt(value)}");
-        }
     }
 
     static void CheckNesterov(double momentum, double dampening)
