@@ -105,6 +105,8 @@ public abstract class BatchNormBase : Module
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input)
     {
+        var fusion = t_fusion;
+        t_fusion = Fusion.None;
         if (!Accepts(input)) throw ShapeException.ForLayer(LayerName, ExpectedInput, input.ShapeString);
         bool useBatchStats = IsTraining || !TrackRunningStats;
         if (IsTraining) Functional.CheckMoreThanOneValuePerChannel(LayerName, input, layer: true);
@@ -114,7 +116,7 @@ public abstract class BatchNormBase : Module
             count.Data.Span[0] += 1;
             if (Momentum is null) factor = 1.0 / count.Data.Span[0];
         }
-        return _fusion switch
+        return fusion switch
         {
             Fusion.Relu => Functional.BatchNormRelu(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps),
             Fusion.ReluMaxPool2 => Functional.BatchNormReluMaxPool2(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps),
@@ -124,7 +126,9 @@ public abstract class BatchNormBase : Module
 
     enum Fusion { None, Relu, ReluMaxPool2 }
 
-    Fusion _fusion;
+    // Per thread, and taken by the very next ForwardCore on this thread, so a model shared by
+    // threads running inference at once never sees another call's fusion.
+    [ThreadStatic] static Fusion t_fusion;
 
     /// <summary>
     /// max_pool2d(relu(this(input)), 2) as one operation (see <c>Functional.BatchNormReluMaxPool2</c>);
@@ -135,14 +139,14 @@ public abstract class BatchNormBase : Module
 
     Tensor ForwardFused(Tensor input, Fusion fusion)
     {
-        _fusion = fusion;
+        t_fusion = fusion;
         try
         {
             return Forward(input);
         }
         finally
         {
-            _fusion = Fusion.None;
+            t_fusion = Fusion.None;
         }
     }
 

@@ -49,25 +49,28 @@ public sealed class Linear : Module
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input)
     {
+        bool fuseRelu = t_fuseRelu;
+        t_fuseRelu = false;
         if (input.Rank == 0 || input.Shape[^1] != InFeatures)
             throw ShapeException.ForLayer($"Linear({InFeatures}, {OutFeatures})", $"input of shape (..., {InFeatures})",
                 input.ShapeString);
-        return _fuseRelu ? Functional.LinearRelu(input, Weight, Bias) : Functional.Linear(input, Weight, Bias);
+        return fuseRelu ? Functional.LinearRelu(input, Weight, Bias) : Functional.Linear(input, Weight, Bias);
     }
 
-    bool _fuseRelu;
+    // Per thread and taken by the next ForwardCore on this thread: safe for a model shared by threads.
+    [ThreadStatic] static bool t_fuseRelu;
 
     /// <summary>relu(this(input)) as one fused operation; containers call it where a ReLU follows.</summary>
     internal Tensor ForwardRelu(Tensor input)
     {
-        _fuseRelu = true;
+        t_fuseRelu = true;
         try
         {
             return Forward(input);
         }
         finally
         {
-            _fuseRelu = false;
+            t_fuseRelu = false;
         }
     }
 

@@ -126,4 +126,27 @@ public class FusionTests
         var small = model.Forward(Tensor.Randn([2, 2, 3, 3], new Generator(14)).RequireGrad());
         Assert.Equal("max_pool2d", small.GradFnName);
     }
+
+    [Fact]
+    public void A_model_shared_by_threads_gives_each_call_its_own_result()
+    {
+        // Fused and plain calls of the same layers at once: a fusion chosen by one call must not leak into another.
+        var bn = new BatchNorm2d(3);
+        bn.Eval();
+        var linear = new Linear(12, 4, generator: new Generator(1));
+        var fused = new Sequential(bn, new Relu(), new Flatten(), linear, new Relu());
+        var x = Tensor.Randn([2, 3, 2, 2], new Generator(2));
+        float[] expectedPlain, expectedFused;
+        using (Autograd.NoGrad())
+        {
+            expectedPlain = linear.Forward(bn.Forward(x).Flatten(1)).ToArray();
+            expectedFused = fused.Forward(x).ToArray();
+        }
+        Parallel.For(0, 2000, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            using var _ = Autograd.NoGrad();
+            if (i % 2 == 0) Assert.Equal(expectedFused, fused.Forward(x).ToArray());
+            else Assert.Equal(expectedPlain, linear.Forward(bn.Forward(x).Flatten(1)).ToArray());
+        });
+    }
 }
