@@ -54,6 +54,11 @@ internal static unsafe class Conv2dKernel
 
     public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
     {
+        if (WinogradConv.Accepts(s))
+        {
+            WinogradConv.Forward(s, x, w, bias, y);
+            return;
+        }
         int nb = ImagesPerGroup(s), groups = Groups(s, nb);
         fixed (float* px = x, pw = w, py = y)
         fixed (float* pb = bias)
@@ -127,6 +132,11 @@ internal static unsafe class Conv2dKernel
     /// </summary>
     public static void Backward(in ConvShape s, float[] x, float[] w, float[] dy, float[]? dx, float[]? dw, float[]? db)
     {
+        if (WinogradConv.Accepts(s))
+        {
+            WinogradConv.Backward(s, x, w, dy, dx, dw, db);
+            return;
+        }
         if (dx is not null && s.SH == 1 && s.SW == 1 && s.DH == 1 && s.DW == 1 && s.G == 1 && s.PH < s.KH && s.PW < s.KW
             && s.C >= s.O)
         {

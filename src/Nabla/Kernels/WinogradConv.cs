@@ -1,0 +1,453 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Nabla.Kernels;
+
+/// <summary>
+/// 3x3, stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, 2015):
+/// each 2x2 block of outputs is computed from a 4x4 block of inputs with 16 multiplications per
+/// input channel instead of 36, 2.25 times fewer. With V = B^T d B (input tile), U = G g G^T
+/// (filter) and Y = A^T (sum over channels of U . V) A, the sum over channels for each of the 16
+/// tile positions is a matrix product, so the work becomes 16 GEMMs of (out x in) by
+/// (in x tiles). Backward is the same algebra transposed: dM = A dY A^T, dV = sum over outputs of
+/// U . dM (16 GEMMs), dX = B dV B^T; dU = sum over tiles of dM V (16 GEMMs), dW = G^T dU G.
+/// </summary>
+/// <remarks>
+/// Transforms run on eight tiles at a time with AVX2 (neighbouring tiles' inputs are the even and
+/// odd columns of one row segment). Images are padded into a per-thread plane so no transform
+/// tests bounds; each row of tiles is rounded up to a multiple of eight (the extra tiles' results
+/// are discarded, their gradients are zero). The split of images into chunks depends only on the
+/// shapes, and the weight gradient's per-chunk partial sums are added in chunk order, so results
+/// are bitwise identical for any thread count. F(2x2, 3x3)'s transforms add and subtract values of
+/// similar size; its error is within a few units of float32 rounding of the direct sum.
+/// </remarks>
+internal static unsafe class WinogradConv
+{
+    const int MaxChunks = 8;
+    const int TargetTiles = 512;
+
+    /// <summary>On unless NABLA_WINOGRAD=0; tests switch it to compare with the im2col path.</summary>
+    internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("NABLA_WINOGRAD") != "0";
+
+    /// <summary>Whether this convolution runs here: 3x3, stride 1, no dilation or groups, wide enough rows, enough channels.</summary>
+    public static bool Accepts(in ConvShape s) =>
+        Enabled && Avx2.IsSupported && Fma.IsSupported && s.KH == 3 && s.KW == 3 && s.SH == 1 && s.SW == 1 && s.DH == 1 && s.DW == 1
+        && s.G == 1 && s.PH == s.PW && s.PH <= 2 && s.OW >= 13 && s.OH >= 2 && s.C >= 8 && s.O >= 8;
+
+    /// <summary>Tile geometry: tiles per column and per (rounded) row, padded plane size.</summary>
+    readonly record struct Geo(int TH, int TW, int TWr, int Hp, int Wp, int Nb)
+    {
+        public int TilesPerImage => TH * TWr;
+    }
+
+    static Geo GeoOf(in ConvShape s)
+    {
+        int th = (s.OH + 1) / 2, tw = (s.OW + 1) / 2, twr = (tw + 7) / 8 * 8;
+        int nb = Math.Clamp(TargetTiles / (th * twr), 1, s.N);
+        return new Geo(th, tw, twr, 2 * th + 2, 2 * twr + 2, nb);
+    }
+
+    static (int, int) Range(int count, int chunk, int chunks) =>
+        ((int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks));
+
+    // ---- forward ---------------------------------------------------------------------------
+
+    public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
+    {
+        var g = GeoOf(s);
+        var u = FilterTransform(s, w);
+        int groups = (s.N + g.Nb - 1) / g.Nb;
+        fixed (float* px = x, pu = u, py = y)
+        fixed (float* pb = bias)
+        {
+            var job = new ForwardJob { S = s, G = g, X = px, U = pu, Bias = pb, Y = py };
+            WorkerPool.Run(job, Math.Min(groups, MaxChunks), Threading.NumThreads);
+        }
+    }
+
+    sealed class ForwardJob : IParallelJob
+    {
+        public ConvShape S;
+        public Geo G;
+        public float* X, U, Bias, Y;
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            var s = S;
+            var g = G;
+            var (g0, g1) = Range((s.N + g.Nb - 1) / g.Nb, chunk, chunks);
+            long t = (long)g.Nb * g.TilesPerImage;
+            long planeSize = (long)g.Hp * g.Wp, outPlane = 2L * g.TH * 2 * g.TWr;
+            float* v = Scratch.Get(16 * (s.C + s.O) * t + planeSize + outPlane);
+            float* m = v + 16 * s.C * t;
+            float* plane = m + 16 * s.O * t;
+            float* outp = plane + planeSize;
+            for (int grp = g0; grp < g1; grp++)
+            {
+                int n0 = grp * g.Nb, nImg = Math.Min(g.Nb, s.N - n0);
+                int tiles = nImg * g.TilesPerImage;
+                for (int j = 0; j < nImg; j++)
+                    for (int c = 0; c < s.C; c++)
+                    {
+                        Pad(s, g, X + ((long)(n0 + j) * s.C + c) * s.H * s.W, plane);
+                        InputTransform(g, plane, v + (long)c * t + (long)j * g.TilesPerImage, t * s.C);
+                    }
+                // M_xi (O x tiles) = U_xi (O x C) . V_xi (C x tiles), for the 16 tile positions xi.
+                for (int xi = 0; xi < 16; xi++)
+                    Gemm.Run(false, false, s.O, tiles, s.C, 1f, U + (long)xi * s.O * s.C, s.C, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
+                for (int j = 0; j < nImg; j++)
+                    for (int o = 0; o < s.O; o++)
+                    {
+                        OutputTransform(g, m + (long)o * t + (long)j * g.TilesPerImage, t * s.O, outp);
+                        float* yo = Y + ((long)(n0 + j) * s.O + o) * s.OH * s.OW;
+                        float b = Bias == null ? 0f : Bias[o];
+                        for (int r = 0; r < s.OH; r++)
+                        {
+                            var src = new ReadOnlySpan<float>(outp + (long)r * 2 * g.TWr, s.OW);
+                            var dst = new Span<float>(yo + (long)r * s.OW, s.OW);
+                            if (Bias == null) src.CopyTo(dst);
+                            else TensorPrimitives.Add(src, b, dst);
+                        }
+                    }
+            }
+        }
+    }
+
+    // ---- backward --------------------------------------------------------------------------
+
+    /// <summary>dx, dw, db overwritten where not null (db is computed by the caller's path when null here).</summary>
+    public static void Backward(in ConvShape s, float[] x, float[] w, float[] dy, float[]? dx, float[]? dw, float[]? db)
+    {
+        var g = GeoOf(s);
+        var u = FilterTransform(s, w);
+        int groups = (s.N + g.Nb - 1) / g.Nb, chunks = Math.Min(groups, MaxChunks);
+        long du = 16L * s.O * s.C, part = du + s.O;
+        var partials = t_partials is { } a && a.Length >= chunks * part + du ? a : t_partials = new float[chunks * part + du];
+        fixed (float* px = x, pu = u, pdy = dy, pdx = dx, ppart = partials)
+        {
+            var job = new BackwardJob
+            {
+                S = s, G = g, X = px, U = pu, Dy = pdy, Dx = pdx, Partials = ppart, PartialSize = part,
+                WantW = dw is not null, WantB = db is not null,
+            };
+            WorkerPool.Run(job, chunks, Threading.NumThreads);
+        }
+        if (dw is not null)
+        {
+            // The chunks' sums in chunk order, into the spare space after the partials.
+            var sum = partials.AsSpan((int)(chunks * part), (int)du);
+            partials.AsSpan(0, (int)du).CopyTo(sum);
+            for (int c = 1; c < chunks; c++) TensorPrimitives.Add(sum, partials.AsSpan((int)(c * part), (int)du), sum);
+            FilterGradient(s, sum, dw);
+        }
+        if (db is not null)
+        {
+            partials.AsSpan((int)du, s.O).CopyTo(db);
+            for (int c = 1; c < chunks; c++) TensorPrimitives.Add(db, partials.AsSpan((int)(c * part + du), s.O), db);
+        }
+    }
+
+    sealed class BackwardJob : IParallelJob
+    {
+        public ConvShape S;
+        public Geo G;
+        public float* X, U, Dy, Dx, Partials;
+        public long PartialSize;
+        public bool WantW, WantB;
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            var s = S;
+            var g = G;
+            var (g0, g1) = Range((s.N + g.Nb - 1) / g.Nb, chunk, chunks);
+            long t = (long)g.Nb * g.TilesPerImage;
+            long planeSize = (long)g.Hp * g.Wp, outPlane = 2L * g.TH * 2 * g.TWr;
+            float* dU = Partials + chunk * PartialSize;
+            float* dB = dU + 16L * s.O * s.C;
+            new Span<float>(dU, (int)PartialSize).Clear();
+            // V (for dW), dM, dV (for dX), the padded plane and the padded output-gradient plane.
+            float* v = Scratch.Get(16 * (2L * s.C + s.O) * t + planeSize + outPlane);
+            float* dm = v + 16 * s.C * t;
+            float* dv = dm + 16 * s.O * t;
+            float* plane = dv + 16 * s.C * t;
+            float* gplane = plane + planeSize;
+            for (int grp = g0; grp < g1; grp++)
+            {
+                int n0 = grp * g.Nb, nImg = Math.Min(g.Nb, s.N - n0);
+                int tiles = nImg * g.TilesPerImage;
+                for (int j = 0; j < nImg; j++)
+                    for (int o = 0; o < s.O; o++)
+                    {
+                        float* dyo = Dy + ((long)(n0 + j) * s.O + o) * s.OH * s.OW;
+                        if (WantB) dB[o] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyo, s.OH * s.OW));
+                        PadGradient(s, g, dyo, gplane);
+                        GradientTransform(g, gplane, dm + (long)o * t + (long)j * g.TilesPerImage, t * s.O);
+                    }
+                if (WantW)
+                {
+                    for (int j = 0; j < nImg; j++)
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            Pad(s, g, X + ((long)(n0 + j) * s.C + c) * s.H * s.W, plane);
+                            InputTransform(g, plane, v + (long)c * t + (long)j * g.TilesPerImage, t * s.C);
+                        }
+                    // dU_xi (O x C) += dM_xi (O x tiles) . V_xi^T (tiles x C)
+                    for (int xi = 0; xi < 16; xi++)
+                        Gemm.Run(false, true, s.O, s.C, tiles, 1f, dm + xi * s.O * t, (int)t, v + xi * s.C * t, (int)t, 1f, dU + (long)xi * s.O * s.C, s.C);
+                }
+                if (Dx == null) continue;
+                // dV_xi (C x tiles) = U_xi^T (C x O) . dM_xi (O x tiles)
+                for (int xi = 0; xi < 16; xi++)
+                    Gemm.Run(true, false, s.C, tiles, s.O, 1f, U + (long)xi * s.O * s.C, s.C, dm + xi * s.O * t, (int)t, 0f, dv + xi * s.C * t, (int)t);
+                for (int j = 0; j < nImg; j++)
+                    for (int c = 0; c < s.C; c++)
+                    {
+                        new Span<float>(plane, (int)planeSize).Clear();
+                        InputGradientTransform(g, dv + (long)c * t + (long)j * g.TilesPerImage, t * s.C, plane);
+                        float* dxc = Dx + ((long)(n0 + j) * s.C + c) * s.H * s.W;
+                        for (int r = 0; r < s.H; r++)
+                            new ReadOnlySpan<float>(plane + (long)(r + s.PH) * g.Wp + s.PW, s.W).CopyTo(new Span<float>(dxc + (long)r * s.W, s.W));
+                    }
+            }
+        }
+    }
+
+    // ---- filter transforms -----------------------------------------------------------------
+
+    [ThreadStatic] static float[]? t_filters, t_partials;
+
+    /// <summary>U[xi][o][c] = (G g G^T)[xi] for every filter, in a per-thread array.</summary>
+    static float[] FilterTransform(in ConvShape s, float[] w)
+    {
+        int size = 16 * s.O * s.C;
+        var u = t_filters is { } a && a.Length >= size ? a : t_filters = new float[size];
+        Span<float> gg = stackalloc float[12];
+        for (int o = 0; o < s.O; o++)
+            for (int c = 0; c < s.C; c++)
+            {
+                int k = (o * s.C + c) * 9;
+                // G g: rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2
+                for (int j = 0; j < 3; j++)
+                {
+                    float a0 = w[k + j], a1 = w[k + 3 + j], a2 = w[k + 6 + j];
+                    gg[j] = a0;
+                    gg[3 + j] = 0.5f * (a0 + a1 + a2);
+                    gg[6 + j] = 0.5f * (a0 - a1 + a2);
+                    gg[9 + j] = a2;
+                }
+                for (int i = 0; i < 4; i++)
+                {
+                    float a0 = gg[3 * i], a1 = gg[3 * i + 1], a2 = gg[3 * i + 2];
+                    int oc = o * s.C + c;
+                    u[(4 * i + 0) * s.O * s.C + oc] = a0;
+                    u[(4 * i + 1) * s.O * s.C + oc] = 0.5f * (a0 + a1 + a2);
+                    u[(4 * i + 2) * s.O * s.C + oc] = 0.5f * (a0 - a1 + a2);
+                    u[(4 * i + 3) * s.O * s.C + oc] = a2;
+                }
+            }
+        return u;
+    }
+
+    /// <summary>dW[o][c] = G^T dU G, the adjoint of <see cref="FilterTransform"/>.</summary>
+    static void FilterGradient(in ConvShape s, ReadOnlySpan<float> du, float[] dw)
+    {
+        int oc = s.O * s.C;
+        Span<float> t = stackalloc float[12];
+        for (int o = 0; o < s.O; o++)
+            for (int c = 0; c < s.C; c++)
+            {
+                int idx = o * s.C + c;
+                // G^T dU: rows dU0 + (dU1 + dU2) / 2, (dU1 - dU2) / 2, (dU1 + dU2) / 2 + dU3
+                for (int j = 0; j < 4; j++)
+                {
+                    float d0 = du[(0 + j) * oc + idx], d1 = du[(4 + j) * oc + idx], d2 = du[(8 + j) * oc + idx], d3 = du[(12 + j) * oc + idx];
+                    t[j] = d0 + 0.5f * (d1 + d2);
+                    t[4 + j] = 0.5f * (d1 - d2);
+                    t[8 + j] = 0.5f * (d1 + d2) + d3;
+                }
+                int k = idx * 9;
+                for (int i = 0; i < 3; i++)
+                {
+                    float w0 = t[4 * i], w1 = t[4 * i + 1], w2 = t[4 * i + 2], w3 = t[4 * i + 3];
+                    dw[k + 3 * i] = w0 + 0.5f * (w1 + w2);
+                    dw[k + 3 * i + 1] = 0.5f * (w1 - w2);
+                    dw[k + 3 * i + 2] = 0.5f * (w1 + w2) + w3;
+                }
+            }
+    }
+
+    // ---- tile transforms (eight tiles per vector) -------------------------------------------
+
+    /// <summary>Copies an H x W plane into the zero-padded Hp x Wp scratch plane at offset (pad, pad).</summary>
+    static void Pad(in ConvShape s, in Geo g, float* src, float* plane)
+    {
+        new Span<float>(plane, g.Hp * g.Wp).Clear();
+        for (int r = 0; r < s.H; r++)
+            new ReadOnlySpan<float>(src + (long)r * s.W, s.W).CopyTo(new Span<float>(plane + (long)(r + s.PH) * g.Wp + s.PW, s.W));
+    }
+
+    /// <summary>Copies an OH x OW output-gradient plane into a zeroed (2 TH) x (2 TWr) plane.</summary>
+    static void PadGradient(in ConvShape s, in Geo g, float* src, float* plane)
+    {
+        int w2 = 2 * g.TWr;
+        new Span<float>(plane, 2 * g.TH * w2).Clear();
+        for (int r = 0; r < s.OH; r++)
+            new ReadOnlySpan<float>(src + (long)r * s.OW, s.OW).CopyTo(new Span<float>(plane + (long)r * w2, s.OW));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Even(float* p) =>
+        Avx2.Permute4x64(Avx.Shuffle(Avx.LoadVector256(p), Avx.LoadVector256(p + 8), 0x88).AsDouble(), 0xD8).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Odd(float* p) =>
+        Avx2.Permute4x64(Avx.Shuffle(Avx.LoadVector256(p), Avx.LoadVector256(p + 8), 0xDD).AsDouble(), 0xD8).AsSingle();
+
+    /// <summary>
+    /// V = B^T d B for every tile of a padded plane; tile (ty, tx) of the 16 matrices goes to
+    /// v[xi * xiStride + ty * TWr + tx].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void InputTransform(in Geo g, float* plane, float* v, long xiStride)
+    {
+        var w1 = stackalloc Vector256<float>[16];
+        for (int ty = 0; ty < g.TH; ty++)
+            for (int tx = 0; tx < g.TWr; tx += 8)
+            {
+                for (int r = 0; r < 4; r++)
+                {
+                    float* p = plane + (long)(2 * ty + r) * g.Wp + 2 * tx;
+                    Vector256<float> d0 = Even(p), d1 = Odd(p), d2 = Even(p + 2), d3 = Odd(p + 2);
+                    // d B: d0 - d2, d1 + d2, d2 - d1, d1 - d3
+                    w1[4 * r] = d0 - d2;
+                    w1[4 * r + 1] = d1 + d2;
+                    w1[4 * r + 2] = d2 - d1;
+                    w1[4 * r + 3] = d1 - d3;
+                }
+                long at = (long)ty * g.TWr + tx;
+                for (int j = 0; j < 4; j++)
+                {
+                    // B^T (d B): rows 0 - 2, 1 + 2, 2 - 1, 1 - 3
+                    (w1[j] - w1[8 + j]).Store(v + (0 + j) * xiStride + at);
+                    (w1[4 + j] + w1[8 + j]).Store(v + (4 + j) * xiStride + at);
+                    (w1[8 + j] - w1[4 + j]).Store(v + (8 + j) * xiStride + at);
+                    (w1[4 + j] - w1[12 + j]).Store(v + (12 + j) * xiStride + at);
+                }
+            }
+    }
+
+    /// <summary>Y = A^T M A for every tile, written to a (2 TH) x (2 TWr) plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void OutputTransform(in Geo g, float* m, long xiStride, float* outp)
+    {
+        int w2 = 2 * g.TWr;
+        for (int ty = 0; ty < g.TH; ty++)
+            for (int tx = 0; tx < g.TWr; tx += 8)
+            {
+                long at = (long)ty * g.TWr + tx;
+                Vector256<float> t00 = default, t01 = default, t02 = default, t03 = default;
+                Vector256<float> t10 = default, t11 = default, t12 = default, t13 = default;
+                for (int j = 0; j < 4; j++)
+                {
+                    var m0 = Vector256.Load(m + (0 + j) * xiStride + at);
+                    var m1 = Vector256.Load(m + (4 + j) * xiStride + at);
+                    var m2 = Vector256.Load(m + (8 + j) * xiStride + at);
+                    var m3 = Vector256.Load(m + (12 + j) * xiStride + at);
+                    // A^T M: rows m0 + m1 + m2, m1 - m2 - m3
+                    var a = m0 + m1 + m2;
+                    var b = m1 - m2 - m3;
+                    switch (j)
+                    {
+                        case 0: t00 = a; t10 = b; break;
+                        case 1: t01 = a; t11 = b; break;
+                        case 2: t02 = a; t12 = b; break;
+                        default: t03 = a; t13 = b; break;
+                    }
+                }
+                // (A^T M) A: columns t0 + t1 + t2, t1 - t2 - t3
+                StorePairs(t00 + t01 + t02, t01 - t02 - t03, outp + (long)(2 * ty) * w2 + 2 * tx);
+                StorePairs(t10 + t11 + t12, t11 - t12 - t13, outp + (long)(2 * ty + 1) * w2 + 2 * tx);
+            }
+    }
+
+    /// <summary>Interleaves (a0 b0 a1 b1 ... a7 b7) into 16 consecutive floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StorePairs(Vector256<float> a, Vector256<float> b, float* dst)
+    {
+        var lo = Avx.UnpackLow(a, b);
+        var hi = Avx.UnpackHigh(a, b);
+        Avx.Store(dst, Avx.Permute2x128(lo, hi, 0x20));
+        Avx.Store(dst + 8, Avx.Permute2x128(lo, hi, 0x31));
+    }
+
+    /// <summary>Adds the interleaving of a and b to 16 consecutive floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddPairs(Vector256<float> a, Vector256<float> b, float* dst)
+    {
+        var lo = Avx.UnpackLow(a, b);
+        var hi = Avx.UnpackHigh(a, b);
+        Avx.Store(dst, Avx.Add(Avx.LoadVector256(dst), Avx.Permute2x128(lo, hi, 0x20)));
+        Avx.Store(dst + 8, Avx.Add(Avx.LoadVector256(dst + 8), Avx.Permute2x128(lo, hi, 0x31)));
+    }
+
+    /// <summary>dM = A dY A^T for every tile of a (2 TH) x (2 TWr) output-gradient plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void GradientTransform(in Geo g, float* gplane, float* dm, long xiStride)
+    {
+        int w2 = 2 * g.TWr;
+        for (int ty = 0; ty < g.TH; ty++)
+            for (int tx = 0; tx < g.TWr; tx += 8)
+            {
+                float* r0 = gplane + (long)(2 * ty) * w2 + 2 * tx;
+                float* r1 = r0 + w2;
+                Vector256<float> g00 = Even(r0), g01 = Odd(r0), g10 = Even(r1), g11 = Odd(r1);
+                long at = (long)ty * g.TWr + tx;
+                // A dY: rows (g0), (g0 + g1), (g0 - g1), (-g1), per column
+                Span<Vector256<float>> rows = [g00, g01, g00 + g10, g01 + g11, g00 - g10, g01 - g11, -g10, -g11];
+                for (int i = 0; i < 4; i++)
+                {
+                    var u0 = rows[2 * i];
+                    var u1 = rows[2 * i + 1];
+                    // (A dY) A^T: u0, u0 + u1, u0 - u1, -u1
+                    u0.Store(dm + (4 * i + 0) * xiStride + at);
+                    (u0 + u1).Store(dm + (4 * i + 1) * xiStride + at);
+                    (u0 - u1).Store(dm + (4 * i + 2) * xiStride + at);
+                    (-u1).Store(dm + (4 * i + 3) * xiStride + at);
+                }
+            }
+    }
+
+    /// <summary>dd = B dV B^T for every tile, added into the padded plane (tiles overlap by two).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void InputGradientTransform(in Geo g, float* dv, long xiStride, float* plane)
+    {
+        var w = stackalloc Vector256<float>[16];
+        for (int ty = 0; ty < g.TH; ty++)
+            for (int tx = 0; tx < g.TWr; tx += 8)
+            {
+                long at = (long)ty * g.TWr + tx;
+                for (int j = 0; j < 4; j++)
+                {
+                    var v0 = Vector256.Load(dv + (0 + j) * xiStride + at);
+                    var v1 = Vector256.Load(dv + (4 + j) * xiStride + at);
+                    var v2 = Vector256.Load(dv + (8 + j) * xiStride + at);
+                    var v3 = Vector256.Load(dv + (12 + j) * xiStride + at);
+                    // B dV: rows v0, v1 - v2 + v3, -v0 + v1 + v2, -v3
+                    w[j] = v0;
+                    w[4 + j] = v1 - v2 + v3;
+                    w[8 + j] = v1 + v2 - v0;
+                    w[12 + j] = -v3;
+                }
+                for (int r = 0; r < 4; r++)
+                {
+                    Vector256<float> a0 = w[4 * r], a1 = w[4 * r + 1], a2 = w[4 * r + 2], a3 = w[4 * r + 3];
+                    // (B dV) B^T: a0, a1 - a2 + a3, -a0 + a1 + a2, -a3 at columns 2tx + 0, 1, 2, 3
+                    float* row = plane + (long)(2 * ty + r) * g.Wp + 2 * tx;
+                    AddPairs(a0, a1 - a2 + a3, row);
+                    AddPairs(a1 + a2 - a0, -a3, row + 2);
+                }
+            }
+    }
+}
