@@ -16,9 +16,11 @@ public class WinogradTests
     static (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(int n, int c, int h, int w, int o, int pad, bool winograd)
     {
         bool saved = WinogradConv.Enabled;
+        int savedMin = WinogradConv.MinChannels;
         try
         {
             WinogradConv.Enabled = winograd;
+            WinogradConv.MinChannels = 8; // small test shapes
             var x = Tensor.Randn([n, c, h, w], new Generator(1)).RequireGrad();
             var wt = Tensor.Randn([o, c, 3, 3], new Generator(2)).RequireGrad();
             var b = Tensor.Randn([o], new Generator(3)).RequireGrad();
@@ -26,7 +28,36 @@ public class WinogradTests
             y.Backward(Tensor.Randn(y.Shape.ToArray(), new Generator(4)));
             return (y.ToArray(), x.Grad!.ToArray(), wt.Grad!.ToArray(), b.Grad!.ToArray());
         }
-        finally { WinogradConv.Enabled = saved; }
+        finally
+        {
+            WinogradConv.Enabled = saved;
+            WinogradConv.MinChannels = savedMin;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Gradients_pass_gradcheck(int n, int c, int h, int w, int o, int pad)
+    {
+        int savedMin = WinogradConv.MinChannels;
+        try
+        {
+            WinogradConv.MinChannels = 8;
+            var x = Tensor.Randn([Math.Min(n, 2), c, h, w], new Generator(5)).RequireGrad();
+            var wt = Tensor.Randn([o, c, 3, 3], new Generator(6)).RequireGrad();
+            var b = Tensor.Randn([o], new Generator(7)).RequireGrad();
+            // Linear in each input: a large step has no truncation error and little round-off.
+            GradCheck.Run(xs => Functional.Conv2d(xs[0], xs[1], xs[2], 1, pad), [x, wt, b], step: 1e-2).Check("winograd conv2d");
+        }
+        finally { WinogradConv.MinChannels = savedMin; }
+    }
+
+    [Fact]
+    public void Real_sized_layers_take_the_winograd_path()
+    {
+        Assert.True(WinogradConv.Accepts(new ConvShape(128, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)));
+        Assert.False(WinogradConv.Accepts(new ConvShape(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1)));
+        Assert.False(WinogradConv.Accepts(new ConvShape(64, 32, 32, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1)));
     }
 
     [Theory]
