@@ -87,8 +87,10 @@ internal static unsafe class WinogradConv
             var g = G;
             var (g0, g1) = Range((s.N + g.Nb - 1) / g.Nb, chunk, chunks);
             long t = (long)g.Nb * g.TilesPerImage;
-            long planeSize = (long)g.Hp * g.Wp, outPlane = 2L * g.TH * 2 * g.TWr;
-            float* v = Scratch.Get(16 * (s.C + s.O) * t + planeSize + outPlane);
+            long planeSize = (long)g.Hp * g.Wp;
+            // The transformed inputs, their products with the filters, a padded plane, and 16 floats
+            // for the output's last partial row group.
+            float* v = Scratch.Get(16 * (s.C + s.O) * t + planeSize + 16);
             float* m = v + 16 * s.C * t;
             float* plane = m + 16 * s.O * t;
             float* outp = plane + planeSize;

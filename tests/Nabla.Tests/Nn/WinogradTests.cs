@@ -53,6 +53,27 @@ public class WinogradTests
     }
 
     [Fact]
+    public void Results_are_bitwise_identical_for_any_thread_count()
+    {
+        int savedThreads = Threading.NumThreads;
+        try
+        {
+            Threading.NumThreads = 2;
+            var reference = Run(11, 8, 14, 14, 8, 1, true);
+            foreach (int t in new[] { 1, 3 })
+            {
+                Threading.NumThreads = t;
+                var r = Run(11, 8, 14, 14, 8, 1, true);
+                Assert.Equal(reference.Y, r.Y);
+                Assert.Equal(reference.Dx, r.Dx);
+                Assert.Equal(reference.Dw, r.Dw);
+                Assert.Equal(reference.Db, r.Db);
+            }
+        }
+        finally { Threading.NumThreads = savedThreads; }
+    }
+
+    [Fact]
     public void Real_sized_layers_take_the_winograd_path()
     {
         Assert.True(WinogradConv.Accepts(new ConvShape(128, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)));
