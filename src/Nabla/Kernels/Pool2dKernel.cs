@@ -180,7 +180,7 @@ internal static unsafe class Pool2dKernel
             argmax[q] = bi;
         }
 
-        float T(float v) => affine ? MathF.Max(MathF.FusedMultiplyAdd(v - mean, a, b), 0f) : v;
+        float T(float v) => affine ? MathF.Max(float.MultiplyAddEstimate(v - mean, a, b), 0f) : v; // rounded as NormKernels.Affine
     }
 
     /// <summary>(0 2 8 10 | 4 6 12 14) to (0 2 4 6 | 8 10 12 14): swaps the middle 64-bit pairs.</summary>

@@ -100,7 +100,7 @@ internal static class NormKernels
         var vb = new Vector<float>(b);
         for (; i <= n - w; i += w)
             Vector.MultiplyAddEstimate(Vector.LoadUnsafe(ref xr, (nuint)i) - vm, va, vb).StoreUnsafe(ref yr, (nuint)i);
-        for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(x[i] - mean, a, b); // as the vector lanes (MultiplyAddEstimate is a fused multiply-add here)
+        for (; i < n; i++) y[i] = float.MultiplyAddEstimate(x[i] - mean, a, b); // rounded as the vector lanes, with or without FMA
     }
 
     /// <summary>y = (x - mean) invstd gamma + beta, with per-element gamma and beta (layer norm).</summary>
