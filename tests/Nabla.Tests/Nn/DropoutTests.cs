@@ -210,4 +210,29 @@ public class DropoutTests
         e = Assert.Throws<ShapeException>(() => new Dropout2d().Forward(Tensor.Zeros(1, 2, 3, 4, 5)));
         Assert.Equal("Dropout2d(p=0.5) expects input of shape (N, C, H, W) or (C, H, W); got [1, 2, 3, 4, 5]", e.Message);
     }
+
+    [Theory]
+    [InlineData(0.1)]
+    [InlineData(0.5)]
+    [InlineData(0.9)]
+    public void Masks_keep_the_right_fraction_and_vector_lanes_agree_with_the_definition(double p)
+    {
+        // 1,000,003 elements: not a multiple of the eight lanes, so the scalar tail runs too.
+        int n = 1_000_003;
+        var y = Functional.Dropout(Tensor.Ones(n), p, generator: new Generator(7)).ToArray();
+        var mask = new DropoutMask(new Generator(7).NextUInt64(), p);
+        int kept = 0;
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(mask.Keep(i), y[i] != 0);
+            if (y[i] != 0) kept++;
+        }
+        double sd = Math.Sqrt(n * p * (1 - p));
+        Assert.InRange(kept, n * (1 - p) - 5 * sd, n * (1 - p) + 5 * sd);
+        // Neighbouring elements are independent: P(both kept) = (1 - p)^2.
+        int pairs = 0;
+        for (int i = 0; i + 1 < n; i += 2) if (y[i] != 0 && y[i + 1] != 0) pairs++;
+        double q = (1 - p) * (1 - p), m = n / 2;
+        Assert.InRange(pairs, m * q - 5 * Math.Sqrt(m * q * (1 - q)), m * q + 5 * Math.Sqrt(m * q * (1 - q)));
+    }
 }

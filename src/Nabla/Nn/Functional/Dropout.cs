@@ -22,9 +22,10 @@ public static partial class Functional
     /// </para>
     /// <para>
     /// p = 1 in training gives zeros (and zero gradients), without dividing by zero; p = 0 returns the
-    /// input. The mask is drawn from <paramref name="generator"/> (<see cref="Generator.Default"/> when
-    /// null), two elements per 64-bit draw, so a seed reproduces it; it is stored as one bit per
-    /// element and the backward pass multiplies the gradient by the same mask and scale.
+    /// input. The mask is keyed by one 64-bit draw from <paramref name="generator"/>
+    /// (<see cref="Generator.Default"/> when null), so a seed reproduces it: each element's keep
+    /// decision is a hash of that key and the element's index, computed eight at a time and
+    /// recomputed in the backward pass, which multiplies the gradient by the same mask and scale.
     /// </para>
     /// </remarks>
     /// <param name="input">The input, any shape.</param>
@@ -83,19 +84,17 @@ public static partial class Functional
         if (p == 0) return input;
         if (p == 1 || input.Numel == 0) return ScaleRecorded(op, input, 0f);
 
-        int units = input.Numel / run;
-        // The mask lives in a float tensor's storage (viewed as 64-bit words), so inside a
-        // TensorScope it is pooled like any activation instead of allocated every step.
-        var maskStore = new Tensor([2 * ((units + 63) / 64)], clear: false);
-        var mask = System.Runtime.InteropServices.MemoryMarshal.Cast<float, ulong>(maskStore.Storage.AsSpan());
-        DrawMask(mask, units, p, generator ?? Generator.Default);
+        // One draw from the generator keys the whole mask; each unit's keep decision is a hash of
+        // the key and the unit's index, so the mask is computed in vector lanes, never stored, and
+        // recomputed identically in backward.
+        var mask = new DropoutMask((generator ?? Generator.Default).NextUInt64(), p);
         float scale = inverted ? (float)(1 / (1 - p)) : 1f;
         var y = new Tensor((int[])input.Dims.Clone(), clear: false);
-        ApplyMask(input.Storage, mask, scale, run, y.Storage);
+        mask.Apply(input.Storage, scale, run, y.Storage);
         return Tensor.Record(y, op, [input], g =>
         {
             var gx = new Tensor((int[])g.Dims.Clone(), clear: false);
-            ApplyMask(g.Storage, System.Runtime.InteropServices.MemoryMarshal.Cast<float, ulong>(maskStore.Storage.AsSpan()), scale, run, gx.Storage);
+            mask.Apply(g.Storage, scale, run, gx.Storage);
             return [gx];
         });
     }
@@ -112,59 +111,71 @@ public static partial class Functional
             return [gx];
         });
     }
+}
 
-    /// <summary>
-    /// One bit per unit, set when the unit is kept. Each 32-bit half of a draw decides one unit: it is
-    /// dropped when below p * 2^32, so the drop probability is p to within 2^-32. Branch-free: with
-    /// p = 0.5 every comparison is a coin flip that a branch predictor would get wrong half the time.
-    /// </summary>
-    static void DrawMask(Span<ulong> mask, int units, double p, Generator gen)
+/// <summary>
+/// A dropout mask as a function: unit i is kept when hash(i, key) is at least p * 2^32, with a
+/// 32-bit integer hash (two rounds of Wellons' lowbias32, the key mixed in between) that is
+/// computed eight units at a time. Keeping the decision a pure function of (key, i) makes the
+/// mask reproducible from one 64-bit draw, independent of how the work is split, and free to
+/// recompute instead of store.
+/// </summary>
+internal readonly struct DropoutMask(ulong key, double p)
+{
+    readonly uint _k0 = (uint)key, _k1 = (uint)(key >> 32);
+    readonly uint _threshold = (uint)Math.Min(uint.MaxValue, Math.Round(p * 4294967296.0));
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    static uint Mix(uint x)
     {
-        long thresholdMinus1 = (long)Math.Round(p * 4294967296.0) - 1;
-        int words = (units + 63) / 64;
-        for (int w = 0; w < words; w++)
-        {
-            int count = Math.Min(64, units - w * 64);
-            ulong bits = 0;
-            for (int j = 0; j < count; j += 2)
-            {
-                ulong r = gen.NextUInt64();
-                // (threshold - 1 - half) is negative exactly when half >= threshold: its sign bit is the keep bit.
-                bits |= ((ulong)(thresholdMinus1 - (long)(r & 0xFFFFFFFFUL)) >> 63) << j;
-                bits |= ((ulong)(thresholdMinus1 - (long)(r >> 32)) >> 63) << (j + 1);
-            }
-            mask[w] = count == 64 ? bits : bits & ((1UL << count) - 1);
-        }
+        x ^= x >> 16;
+        x *= 0x7feb352d;
+        x ^= x >> 15;
+        x *= 0x846ca68b;
+        return x ^ (x >> 16);
     }
 
-    /// <summary>y = x * scale where the unit's bit is set, x * 0 elsewhere; a unit is a run of <paramref name="run"/> elements.</summary>
-    static void ApplyMask(float[] x, ReadOnlySpan<ulong> mask, float scale, int run, float[] y)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    static Vector256<uint> Mix(Vector256<uint> x)
     {
-        if (run == 1)
+        x ^= Vector256.ShiftRightLogical(x, 16);
+        x *= Vector256.Create(0x7feb352du);
+        x ^= Vector256.ShiftRightLogical(x, 15);
+        x *= Vector256.Create(0x846ca68bu);
+        return x ^ Vector256.ShiftRightLogical(x, 16);
+    }
+
+    /// <summary>Whether unit <paramref name="i"/> is kept.</summary>
+    public bool Keep(int i) => Mix(Mix((uint)i + _k0) ^ _k1) >= _threshold;
+
+    /// <summary>y = x * scale for kept units, x * 0 for dropped ones (NaN and infinity propagate as in PyTorch's mul); units are runs of <paramref name="run"/> elements.</summary>
+    public void Apply(float[] x, float scale, int run, float[] y)
+    {
+        if (run > 1)
         {
-            int n = x.Length, i = 0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                var laneBit = Vector512.Create(1u, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
-                var vs = Vector512.Create(scale);
-                for (; i + 16 <= n; i += 16)
-                {
-                    uint bits16 = (uint)(mask[i >> 6] >> (i & 63)) & 0xFFFF;
-                    var keep = Vector512.Equals(Vector512.Create(bits16) & laneBit, laneBit).AsSingle();
-                    var xv = Vector512.LoadUnsafe(ref x[i]);
-                    // x * 0 rather than a plain 0 where dropped, so NaN and infinity propagate as in PyTorch's mul.
-                    Vector512.ConditionalSelect(keep, xv * vs, xv * Vector512<float>.Zero)
-                        .StoreUnsafe(ref y[i]);
-                }
-            }
-            for (; i < n; i++) y[i] = x[i] * (scale * (float)((mask[i >> 6] >> (i & 63)) & 1));
+            int units = x.Length / run;
+            for (int u = 0; u < units; u++)
+                TensorPrimitives.Multiply(x.AsSpan(u * run, run), Keep(u) ? scale : 0f, y.AsSpan(u * run, run));
             return;
         }
-        int units = x.Length / run;
-        for (int u = 0; u < units; u++)
+        int n = x.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            float f = ((mask[u >> 6] >> (u & 63)) & 1) != 0 ? scale : 0f;
-            TensorPrimitives.Multiply(x.AsSpan(u * run, run), f, y.AsSpan(u * run, run));
+            var k0 = Vector256.Create(_k0);
+            var k1 = Vector256.Create(_k1);
+            // Unsigned comparison as signed after flipping the sign bits.
+            var bias = Vector256.Create(0x80000000u);
+            var thr = (Vector256.Create(_threshold) ^ bias).AsInt32();
+            var vs = Vector256.Create(scale);
+            var lane = Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+            for (; i + 8 <= n; i += 8)
+            {
+                var h = Mix(Mix(Vector256.Create((uint)i) + lane + k0) ^ k1);
+                var keep = ~Vector256.LessThan((h ^ bias).AsInt32(), thr).AsSingle();
+                var xv = Vector256.LoadUnsafe(ref x[i]);
+                Vector256.ConditionalSelect(keep, xv * vs, xv * Vector256<float>.Zero).StoreUnsafe(ref y[i]);
+            }
         }
+        for (; i < n; i++) y[i] = x[i] * (Keep(i) ? scale : 0f);
     }
 }
