@@ -60,7 +60,13 @@ public sealed class TensorScope : IDisposable
     /// <summary>Records a tensor made over existing storage, so it is invalidated too if that storage is the scope's.</summary>
     internal void TrackView(Tensor view)
     {
-        if (_arrays.Contains(view.Storage)) _tensors.Add(view);
+        // The storage may belong to an enclosing scope: the view must die with that one.
+        for (var scope = this; scope is not null; scope = scope._outer)
+            if (scope._arrays.Contains(view.Storage))
+            {
+                scope._tensors.Add(view);
+                return;
+            }
     }
 
     /// <summary>Ends the scope: its tensors are invalidated and their storage returns to the pool.</summary>

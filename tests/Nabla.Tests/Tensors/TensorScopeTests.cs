@@ -129,6 +129,16 @@ public class TensorScopeTests
         }
         Assert.Throws<InvalidOperationException>(() => outer.ToArray());
 
+        // A view made in an inner scope of an outer scope's result dies with the outer scope.
+        Tensor view;
+        using (TensorScope.Begin())
+        {
+            var made = Tensor.Ones(4) * 3f;
+            using (TensorScope.Begin()) view = made.Reshape(2, 2);
+            Assert.Equal([3f, 3f, 3f, 3f], view.ToArray());
+        }
+        Assert.Throws<InvalidOperationException>(() => view.ToArray());
+
         var s1 = TensorScope.Begin();
         var s2 = TensorScope.Begin();
         var e = Assert.Throws<InvalidOperationException>(() => s1.Dispose());
