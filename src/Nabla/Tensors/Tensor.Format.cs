@@ -16,7 +16,7 @@ public sealed partial class Tensor
     /// </summary>
     public override string ToString()
     {
-        if (ReferenceEquals(Storage, Released) && CheckedNumel(Dims, "Tensor") > 0) return $"tensor(<released by its TensorScope>, shape={ShapeString})";
+        if (IsReleased) return $"tensor(<released by its TensorScope>, shape={ShapeString})";
         const string prefix = "tensor(";
         var sb = new StringBuilder(prefix);
         bool summarize = Numel > SummarizeAbove;

@@ -14,21 +14,46 @@ namespace Nabla;
 /// </remarks>
 public sealed partial class Tensor
 {
-    internal float[] Storage;
+    float[] _storage;
+
+    /// <summary>
+    /// The elements, exactly <see cref="Numel"/> of them, contiguous. Every kernel reads a tensor
+    /// through this, so a tensor recycled by its <see cref="TensorScope"/> fails here with an error
+    /// that says why, instead of being read as garbage.
+    /// </summary>
+    internal float[] Storage
+    {
+        get
+        {
+            var s = _storage;
+            if (ReferenceEquals(s, Released)) ThrowReleased();
+            return s;
+        }
+    }
+
+    /// <summary>Marks this tensor's memory as returned to the pool.</summary>
+    internal void MarkReleased() => _storage = Released;
     internal readonly int[] Dims;
     bool _requiresGrad;
 
-    /// <summary>The storage of a tensor whose memory went back to the pool when its <see cref="TensorScope"/> ended.</summary>
-    internal static readonly float[] Released = [];
+    /// <summary>The storage of a tensor whose memory went back to the pool when its <see cref="TensorScope"/> ended (its own instance, never the shared empty array).</summary>
+#pragma warning disable CA1825 // a distinct instance on purpose: Array.Empty is what empty tensors hold
+    internal static readonly float[] Released = new float[0];
+#pragma warning restore CA1825
+
+    /// <summary>Whether this tensor's memory was recycled by its scope.</summary>
+    internal bool IsReleased => ReferenceEquals(_storage, Released);
 
     /// <summary>Throws if this tensor's memory was recycled by its scope.</summary>
     internal void CheckAlive()
     {
-        if (ReferenceEquals(Storage, Released) && Dims.Length >= 0 && CheckedNumel(Dims, "Tensor") > 0)
-            throw new InvalidOperationException(
-                $"Tensor of shape {ShapeString}: its memory went back to the pool when the TensorScope that created it ended\n" +
-                "hint: read values inside the scope (Item(), ToArray()) or keep a copy made there with Clone()");
+        if (IsReleased) ThrowReleased();
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    void ThrowReleased() => throw new InvalidOperationException(
+        $"Tensor of shape {ShapeString}: its memory went back to the pool when the TensorScope that created it ended\n" +
+        "hint: read values inside the scope (Item(), ToArray()) or keep a copy made there with Clone()");
 
     /// <summary>The node that produced this tensor in the autograd graph; null for leaves.</summary>
     internal Node? GradFn;
@@ -44,7 +69,7 @@ public sealed partial class Tensor
     {
         long n = CheckedNumel(dims, "Tensor");
         Dims = dims;
-        Storage = TensorScope.Current is { } scope && n > 0 ? scope.Rent((int)n, clear, this) : Allocate(n, clear);
+        _storage = TensorScope.Current is { } scope && n > 0 ? scope.Rent((int)n, clear, this) : Allocate(n, clear);
     }
 
     /// <summary>A tensor whose storage is never pooled: what the public creation functions return.</summary>
@@ -56,9 +81,9 @@ public sealed partial class Tensor
 
     Tensor(float[] storage, int[] dims, bool track)
     {
-        Storage = storage;
+        _storage = storage;
         Dims = dims;
-        if (track) TensorScope.Current?.TrackView(this);
+        if (track) TensorScope.Current?.TrackView(this, storage);
     }
 
     static float[] Allocate(long n, bool clear) =>

@@ -58,11 +58,11 @@ public sealed class TensorScope : IDisposable
     }
 
     /// <summary>Records a tensor made over existing storage, so it is invalidated too if that storage is the scope's.</summary>
-    internal void TrackView(Tensor view)
+    internal void TrackView(Tensor view, float[] storage)
     {
         // The storage may belong to an enclosing scope: the view must die with that one.
         for (var scope = this; scope is not null; scope = scope._outer)
-            if (scope._arrays.Contains(view.Storage))
+            if (scope._arrays.Contains(storage))
             {
                 scope._tensors.Add(view);
                 return;
@@ -77,7 +77,7 @@ public sealed class TensorScope : IDisposable
         if (t_current != this)
             throw new InvalidOperationException("TensorScope: expected scopes to end in the reverse order they began, on the thread that began them");
         t_current = _outer;
-        foreach (var t in _tensors) t.Storage = Tensor.Released;
+        foreach (var t in _tensors) t.MarkReleased();
         lock (s_lock)
             foreach (var a in _arrays)
             {

@@ -97,6 +97,11 @@ public class TensorScopeTests
         var e = Assert.Throws<InvalidOperationException>(() => y.ToArray());
         Assert.StartsWith("Tensor of shape [3, 4]: its memory went back to the pool when the TensorScope that created it ended", e.Message, StringComparison.Ordinal);
         Assert.Throws<InvalidOperationException>(() => y.Item());
+        // Operations given a recycled tensor fail the same way, never reading garbage.
+        Assert.StartsWith("Tensor of shape [3, 4]: its memory went back to the pool",
+            Assert.Throws<InvalidOperationException>(() => y.Exp()).Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => y + kept);
+        Assert.Throws<InvalidOperationException>(() => Nabla.Nn.Functional.Linear(y, Tensor.Ones(2, 4)));
         Assert.Contains("released", y.ToString(), StringComparison.Ordinal);
         Assert.All(kept.ToArray(), v => Assert.Equal(2f, v));
         Assert.Equal([0f, 0f], made.ToArray());
