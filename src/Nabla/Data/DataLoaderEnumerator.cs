@@ -1,30 +1,18 @@
-using System.Runtime.ExceptionServices;
-
 namespace Nabla.Data;
 
 /// <summary>
-/// One epoch of a <see cref="DataLoader"/>. With workers, batch b goes to slot b % capacity of a
-/// ring; a worker may claim batch b only once batch b - capacity has been taken by the consumer, so
-/// at most capacity batches exist ahead of it, and the consumer takes batches strictly in order.
+/// One epoch of a <see cref="DataLoader"/>: batches assembled on the consumer's thread, or taken
+/// in order from a <see cref="Prefetcher"/> started at the first <see cref="MoveNext"/>.
 /// </summary>
 internal sealed class DataLoaderEnumerator : IEnumerator<Batch>
 {
     readonly BatchAssembler _assembler;
     readonly int[] _order;
     readonly int _batchSize, _batches, _workers, _capacity;
-
-    int _next;            // the next batch the consumer takes
+    Prefetcher? _prefetcher;
+    int _next; // the next batch to hand out
     bool _finished;
     Batch? _current;
-
-    // Shared with the workers, guarded by _gate.
-    readonly object _gate = new();
-    Thread[]? _threads;
-    int _claimed;         // the next batch a worker will claim
-    bool _stop;
-    readonly Batch?[] _ready;
-    readonly ExceptionDispatchInfo?[] _errors;
-    readonly bool[] _filled;
 
     public DataLoaderEnumerator(BatchAssembler assembler, int[] order, int batchSize, int batches, int workers, int prefetch)
     {
@@ -33,25 +21,34 @@ internal sealed class DataLoaderEnumerator : IEnumerator<Batch>
         _batchSize = batchSize;
         _batches = batches;
         _workers = workers;
-        _capacity = workers == 0 ? 0 : (int)Math.Min(int.MaxValue / 2, (long)workers * prefetch);
-        _ready = new Batch?[_capacity];
-        _errors = new ExceptionDispatchInfo?[_capacity];
-        _filled = new bool[_capacity];
+        _capacity = (int)Math.Min(1 << 20, (long)workers * prefetch);
     }
+
+    // An epoch dropped without Dispose: its workers would otherwise wait forever.
+    ~DataLoaderEnumerator() => _prefetcher?.Stop(wait: false);
 
     public Batch Current => _current ?? throw new InvalidOperationException("DataLoader: Current was read before MoveNext or after the end");
 
     object System.Collections.IEnumerator.Current => Current;
 
     /// <summary>Whether any worker thread is still running (for tests of early stopping).</summary>
-    internal bool AnyWorkerAlive => _threads is not null && Array.Exists(_threads, t => t.IsAlive);
+    internal bool AnyWorkerAlive => _prefetcher?.AnyAlive ?? false;
 
-    Batch Assemble(int b)
+    /// <summary>The workers of this epoch once started (for tests).</summary>
+    internal Prefetcher? Prefetcher => _prefetcher;
+
+    Batch Assemble(int b) => Assemble(_assembler, _order, _batchSize, b);
+
+    static Batch Assemble(BatchAssembler assembler, int[] order, int batchSize, int b)
     {
-        int start = b * _batchSize;
-        int count = Math.Min(_batchSize, _order.Length - start);
-        return _assembler.Assemble(_order.AsSpan(start, count));
+        int start = b * batchSize;
+        int count = Math.Min(batchSize, order.Length - start);
+        return assembler.Assemble(order.AsSpan(start, count));
     }
+
+    /// <summary>The workers' view of the epoch: a closure that must not capture this enumerator (see the finalizer).</summary>
+    static Func<int, Batch> Assembler(BatchAssembler assembler, int[] order, int batchSize) =>
+        b => Assemble(assembler, order, batchSize, b);
 
     public bool MoveNext()
     {
@@ -72,21 +69,9 @@ internal sealed class DataLoaderEnumerator : IEnumerator<Batch>
             _next++;
             return true;
         }
-        if (_threads is null) StartWorkers();
-        Batch? batch;
-        ExceptionDispatchInfo? error;
-        lock (_gate)
-        {
-            int s = _next % _capacity;
-            while (!_filled[s]) Monitor.Wait(_gate);
-            batch = _ready[s];
-            error = _errors[s];
-            _ready[s] = null;
-            _errors[s] = null;
-            _filled[s] = false;
-            _next++;
-            Monitor.PulseAll(_gate);
-        }
+        _prefetcher ??= new Prefetcher(Assembler(_assembler, _order, _batchSize), _batches, _workers, _capacity);
+        var (batch, error) = _prefetcher.Take();
+        _next++;
         if (error is not null)
         {
             Finish();
@@ -96,59 +81,19 @@ internal sealed class DataLoaderEnumerator : IEnumerator<Batch>
         return true;
     }
 
-    void StartWorkers()
-    {
-        _threads = new Thread[Math.Min(_workers, _batches)];
-        for (int i = 0; i < _threads.Length; i++)
-        {
-            _threads[i] = new Thread(Work) { IsBackground = true, Name = $"Nabla DataLoader worker {i}" };
-            _threads[i].Start();
-        }
-    }
-
-    void Work()
-    {
-        while (true)
-        {
-            int b;
-            lock (_gate)
-            {
-                while (!_stop && _claimed < _batches && _claimed >= _next + _capacity) Monitor.Wait(_gate);
-                if (_stop || _claimed >= _batches) return;
-                b = _claimed++;
-            }
-            Batch? batch = null;
-            ExceptionDispatchInfo? error = null;
-            try { batch = Assemble(b); }
-#pragma warning disable CA1031 // any failure belongs to the consumer, who rethrows it
-            catch (Exception e) { error = ExceptionDispatchInfo.Capture(e); }
-#pragma warning restore CA1031
-            lock (_gate)
-            {
-                int s = b % _capacity;
-                _ready[s] = batch;
-                _errors[s] = error;
-                _filled[s] = true;
-                Monitor.PulseAll(_gate);
-            }
-        }
-    }
-
     /// <summary>Stops the workers and waits for them: no dataset access happens after this returns.</summary>
     void Finish()
     {
         _finished = true;
         _current = null;
-        if (_threads is null) return;
-        lock (_gate)
-        {
-            _stop = true;
-            Monitor.PulseAll(_gate);
-        }
-        foreach (var t in _threads) t.Join();
+        _prefetcher?.Stop(wait: true);
     }
 
-    public void Dispose() => Finish();
+    public void Dispose()
+    {
+        Finish();
+        GC.SuppressFinalize(this);
+    }
 
     public void Reset() => throw new NotSupportedException("DataLoader: an epoch cannot be restarted; enumerate the loader again for the next epoch");
 }

@@ -159,6 +159,24 @@ public sealed class DataLoaderTests
         Assert.True(gets < 500);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static Prefetcher StartAndDrop(DataLoader loader)
+    {
+        var e = (DataLoaderEnumerator)loader.GetEnumerator();
+        Assert.True(e.MoveNext());
+        return e.Prefetcher!;
+    }
+
+    [Fact]
+    public void An_epoch_dropped_without_Dispose_stops_its_workers_when_collected()
+    {
+        var prefetcher = StartAndDrop(new DataLoader(Numbered(1000), 1, workers: 2));
+        Assert.True(prefetcher.AnyAlive); // waiting for the consumer to take more
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.True(prefetcher.Join(TimeSpan.FromSeconds(30)), "the workers of a finalized epoch kept running");
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
