@@ -58,7 +58,7 @@ public static class Cifar
         int n = (int)total;
         var images = GC.AllocateUninitializedArray<float>(n * ImageBytes);
         var labels = new float[n];
-        const float scale = 1f / 255f;
+        var scale = ImageDecoder.ByteScale;
         int i = 0;
         for (int f = 0; f < files.Length; f++)
         {
@@ -78,7 +78,7 @@ public static class Cifar
                 labels[i] = bytes[offset + labelOffset];
                 var pixels = bytes.AsSpan(offset + labelBytes, ImageBytes);
                 var dst = images.AsSpan(i * ImageBytes, ImageBytes);
-                for (int k = 0; k < ImageBytes; k++) dst[k] = pixels[k] * scale;
+                for (int k = 0; k < ImageBytes; k++) dst[k] = scale[pixels[k]];
             }
         }
         return new TensorDataset(ImageTensor.Wrap(images, n, 3, 32, 32), ImageTensor.Wrap(labels, n));
