@@ -24,6 +24,10 @@ public class TransformPropertyTests
         ["Compose"] = (() => new Compose(new RandomCrop(128), new HorizontalFlip(), new ColorJitter(0.3, 0.3)), [3, 128, 128], true),
         ["RandomApply"] = (() => new RandomApply(new ColorJitter(brightness: 0.5)), [3, 300, 451], true),
         ["RandomChoice"] = (() => new RandomChoice(new HorizontalFlip(1), new VerticalFlip(1), new ColorJitter(hue: 0.5)), [3, 300, 451], true),
+        ["RandomResizedCrop"] = (() => new RandomResizedCrop(224), [3, 224, 224], true),
+        ["RandomResizedCropRect"] = (() => new RandomResizedCrop(64, 96, scale: (0.5, 0.9)), [3, 64, 96], true),
+        ["RandomRotation"] = (() => new RandomRotation(30), [3, 300, 451], true),
+        ["RandomRotationBilinear"] = (() => new RandomRotation(-10, 45, bilinear: true), [3, 300, 451], true),
         ["TransformedDataset"] = (() => new Compose(new Resize(32, 48), new RandomCrop(32, 32, padding: 4)), [3, 32, 32], true),
     };
 
@@ -64,6 +68,8 @@ public class TransformPropertyTests
     [InlineData("RandomErasing")]
     [InlineData("Compose")]
     [InlineData("RandomChoice")]
+    [InlineData("RandomResizedCrop")]
+    [InlineData("RandomRotation")]
     public void DifferentSeeds_CanDiffer(string name)
     {
         var t = Cases[name].Make();
