@@ -28,6 +28,8 @@ public class TransformPropertyTests
         ["RandomResizedCropRect"] = (() => new RandomResizedCrop(64, 96, scale: (0.5, 0.9)), [3, 64, 96], true),
         ["RandomRotation"] = (() => new RandomRotation(30), [3, 300, 451], true),
         ["RandomRotationBilinear"] = (() => new RandomRotation(-10, 45, bilinear: true), [3, 300, 451], true),
+        ["TrivialAugmentWide"] = (() => new TrivialAugmentWide(), [3, 300, 451], true),
+        ["RandAugment"] = (() => new RandAugment(numOps: 3, magnitude: 20), [3, 300, 451], true),
         ["TransformedDataset"] = (() => new Compose(new Resize(32, 48), new RandomCrop(32, 32, padding: 4)), [3, 32, 32], true),
     };
 
@@ -70,6 +72,8 @@ public class TransformPropertyTests
     [InlineData("RandomChoice")]
     [InlineData("RandomResizedCrop")]
     [InlineData("RandomRotation")]
+    [InlineData("TrivialAugmentWide")]
+    [InlineData("RandAugment")]
     public void DifferentSeeds_CanDiffer(string name)
     {
         var t = Cases[name].Make();
