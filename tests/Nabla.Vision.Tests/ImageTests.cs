@@ -138,3 +138,17 @@ public class ImageLoadSaveTests
         Assert.Equal(expected.Select(v => v / 255f).ToArray(), img.ToArray());
     }
 }
+
+public class ImageFormatTests
+{
+    [Fact]
+    public void Load_WebP_IsRejectedAsUnsupported()
+    {
+        var path = Path.Combine(TestData.TempDir(), "c.webp");
+        using (var bitmap = SkiaSharp.SKBitmap.Decode(TestData.Chelsea))
+        using (var f = File.Create(path))
+            Assert.True(bitmap.Encode(f, SkiaSharp.SKEncodedImageFormat.Webp, 90));
+        var ex = Assert.Throws<Nabla.Data.DataFormatException>(() => Image.Load(path));
+        Assert.Equal($"image file '{path}': unsupported image format Webp; expected PNG, JPEG or BMP", ex.Message);
+    }
+}
