@@ -65,9 +65,54 @@ public static class FashionMnist
             "install Debian's package with `apt-get install dataset-fashion-mnist`, or pass the folder holding the four files " +
             "(set NABLA_DATA_DIR to a folder with a fashion-mnist subfolder)");
 
-    /// <summary>The folder <see cref="Load"/> reads by default.</summary>
-    public static string ResolveDirectory() =>
-        Environment.GetEnvironmentVariable("NABLA_DATA_DIR") is { Length: > 0 } root ? Path.Combine(root, "fashion-mnist") : DefaultDirectory;
+    /// <summary>
+    /// The folder <see cref="Load"/> reads by default: <c>NABLA_DATA_DIR</c> when set (the files
+    /// themselves, or a <c>fashion-mnist</c> subfolder), else <see cref="DefaultDirectory"/>.
+    /// </summary>
+    public static string ResolveDirectory()
+    {
+        if (Environment.GetEnvironmentVariable("NABLA_DATA_DIR") is not { Length: > 0 } root) return DefaultDirectory;
+        var sub = Path.Combine(root, "fashion-mnist");
+        return !HasFiles(root) && Directory.Exists(sub) ? sub : root;
+    }
+
+    /// <summary>The name of the folder, beside the application or in the repository, holding the embedded subset.</summary>
+    public const string EmbeddedFolder = "data/fashion-mnist-subset";
+
+    /// <summary>
+    /// The full set where it is installed (<see cref="ResolveDirectory"/>), else the stratified subset
+    /// kept with Nabla (10,000 training and 2,000 test images, 1,000 and 200 per class; see
+    /// data/fashion-mnist-subset/README.md), found beside the application or in a folder above it.
+    /// <c>Source</c> says which was read, for a user to see.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Neither the full set nor the subset is found; the message says how to install the data.</exception>
+    public static (TensorDataset Data, string Source) LoadDefault(bool train = true)
+    {
+        var dir = ResolveDirectory();
+        if (HasFiles(dir)) return (Load(dir, train), $"Fashion-MNIST from {dir}");
+        var embedded = FindEmbedded() ?? throw new FileNotFoundException(
+            $"FashionMnist: no Fashion-MNIST files in {dir}, and the embedded subset ({EmbeddedFolder}) was not found beside the application\n" +
+            "hint: install Debian's package with `apt-get install dataset-fashion-mnist`, or set NABLA_DATA_DIR to the folder holding the four files");
+        return (Load(embedded, train), $"the embedded Fashion-MNIST subset in {embedded} (install dataset-fashion-mnist for the full set)");
+    }
+
+    /// <summary>The embedded subset's folder, searched from the application's folder and the current one upwards; null when absent.</summary>
+    public static string? FindEmbedded()
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+            {
+                var candidate = Path.Combine(d.FullName, EmbeddedFolder);
+                if (HasFiles(candidate)) return candidate;
+            }
+        return null;
+    }
+
+    /// <summary>Whether the folder holds the training images and labels (raw or gzip).</summary>
+    static bool HasFiles(string dir) =>
+        Directory.Exists(dir)
+        && (File.Exists(Path.Combine(dir, "train-images-idx3-ubyte")) || File.Exists(Path.Combine(dir, "train-images-idx3-ubyte.gz")))
+        && (File.Exists(Path.Combine(dir, "train-labels-idx1-ubyte")) || File.Exists(Path.Combine(dir, "train-labels-idx1-ubyte.gz")));
 }
 
 /// <summary>MNIST: 70,000 grey 28 x 28 images of handwritten digits 0 to 9 (60,000 for training, 10,000 for testing).</summary>

@@ -3,6 +3,7 @@ using static Nabla.Tests.DataTests.IdxTests;
 
 namespace Nabla.Tests.DataTests;
 
+[Collection("Globals")]
 public sealed class MnistTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("nabla-mnist-").FullName;
@@ -48,7 +49,10 @@ public sealed class MnistTests : IDisposable
         var old = Environment.GetEnvironmentVariable("NABLA_DATA_DIR");
         try
         {
+            // The folder itself, or its fashion-mnist subfolder when the files are there rather than in it.
             Environment.SetEnvironmentVariable("NABLA_DATA_DIR", _dir);
+            Assert.Equal(_dir, FashionMnist.ResolveDirectory());
+            Directory.CreateDirectory(Path.Combine(_dir, "fashion-mnist"));
             Assert.Equal(Path.Combine(_dir, "fashion-mnist"), FashionMnist.ResolveDirectory());
             Environment.SetEnvironmentVariable("NABLA_DATA_DIR", null);
             Assert.Equal("/usr/share/datasets/fashion-mnist", FashionMnist.ResolveDirectory());
