@@ -130,4 +130,29 @@ public class AugmentOpsTests
         var bins = Assert.Throws<ArgumentOutOfRangeException>(() => new TrivialAugmentWide(1));
         Assert.StartsWith("TrivialAugmentWide: expected at least 2 magnitude bins; got 1", bins.Message);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RandAugment_applies_N_operations_drawn_in_order(int n)
+    {
+        for (ulong seed = 0; seed < 10; seed++)
+        {
+            // Replay the draws: N times an op, its sign when signed, then the op at magnitude bin 9 of 31.
+            var g = new Generator(seed);
+            var expected = Photo.Clone();
+            var ops = new List<AugmentOp>();
+            for (int i = 0; i < n; i++)
+            {
+                var op = (AugmentOp)g.NextInt64(0, 14);
+                double m = AugmentOps.Magnitude(op, 9, 31, wide: false, 300, 451);
+                if (AugmentOps.IsSigned(op) && g.NextInt64(0, 2) == 1) m = -m;
+                expected = AugmentOps.Apply(op, expected, m);
+                ops.Add(op);
+            }
+            Assert.Equal(n, ops.Count);
+            Assert.Equal(expected.ToArray(), new RandAugment(numOps: n, magnitude: 9).Apply(Photo, new Generator(seed)).ToArray());
+        }
+    }
 }
