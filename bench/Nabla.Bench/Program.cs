@@ -3,7 +3,8 @@
 // Workloads: gemm (square n = 128..2048, as the libtorch anchor), mlp_train, cnn_train, resnet8_train,
 // cnn_infer (the models of shared/BENCHMARKS.md, with bytes_per_step), gemm_skinny (the shapes of training
 // steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
-// processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM). No name: all.
+// processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM), loader (augmented
+// Fashion-MNIST batches through Nabla.Vision and the DataLoader, workers 2, 1 and 0). No name: all.
 using System.Diagnostics;
 using System.Text.Json;
 using Nabla;
@@ -21,6 +22,7 @@ var workloads = new Dictionary<string, Action<double>>
     ["resnet8_train"] = TrainingWorkloads.ResNet8Train,
     ["cnn_infer"] = TrainingWorkloads.CnnInfer,
     ["profile"] = TrainingWorkloads.Profile,
+    ["loader"] = LoaderWorkload.Run,
 };
 
 int threads = 2;

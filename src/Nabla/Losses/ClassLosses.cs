@@ -3,15 +3,17 @@ using Nabla.Nn;
 namespace Nabla.Losses;
 
 /// <summary>
-/// Cross-entropy of logits against class indices with optional label smoothing and class weights,
-/// as <c>nn.CrossEntropyLoss</c>; one fused kernel (see <see cref="Functional.CrossEntropy"/>).
-/// Input (N, C), (N, C, d1, ...) or (C); target (N), (N, d1, ...) or () holding integers in [0, C).
+/// Cross-entropy of logits against class indices or class probabilities with optional label
+/// smoothing and class weights, as <c>nn.CrossEntropyLoss</c>; one fused kernel (see
+/// <see cref="Functional.CrossEntropy"/>). Input (N, C), (N, C, d1, ...) or (C); target either
+/// (N), (N, d1, ...) or () holding integers in [0, C), or probabilities of the input's shape
+/// (soft labels, MixUp/CutMix), for which Mean divides by the number of samples.
 /// </summary>
 public sealed class CrossEntropyLoss : Loss
 {
     /// <summary>Creates the loss.</summary>
     /// <param name="reduction">Mean over samples (default), Sum or None.</param>
-    /// <param name="labelSmoothing">epsilon in [0, 1] (default 0): the target becomes (1 - epsilon) one-hot + epsilon / C.</param>
+    /// <param name="labelSmoothing">epsilon in [0, 1] (default 0): the target becomes (1 - epsilon) target + epsilon / C (the target one-hot for indices).</param>
     /// <param name="weight">Optional per-class weights (C).</param>
     public CrossEntropyLoss(Reduction reduction = Reduction.Mean, double labelSmoothing = 0, Tensor? weight = null) : base(reduction)
     {

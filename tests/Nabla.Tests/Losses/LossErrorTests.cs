@@ -81,11 +81,15 @@ public class LossErrorTests
             Message(() => Functional.CrossEntropy(Logits, Tensor.Zeros(3))));
         Assert.Equal("nll_loss: expected a target of class indices of shape [2, 6]; got [2, 5] for input [2, 3, 6]",
             Message(() => Functional.NllLoss(Tensor.Zeros(2, 3, 6), Tensor.Zeros(2, 5))));
-        Assert.Equal("cross_entropy: expected a target of class indices of shape []; got [1] for input [5]",
+        Assert.Equal("nll_loss: expected a target of class indices of shape []; got [1] for input [5]",
+            Message(() => Functional.NllLoss(Tensor.Zeros(5), Tensor.Zeros(1))));
+        // a target of the input's rank holds class probabilities, as PyTorch decides
+        Assert.Equal("cross_entropy: expected a target of class probabilities of the input's shape [5]; got [1]\n" +
+                     "hint: a target of class indices has shape []",
             Message(() => Functional.CrossEntropy(Tensor.Zeros(5), Tensor.Zeros(1))));
-        Assert.Equal("CrossEntropyLoss() expects a target of class indices of shape [4]; got [4, 5] for input [4, 5]\n" +
+        Assert.Equal("nll_loss: expected a target of class indices of shape [4]; got [4, 5] for input [4, 5]\n" +
                      "hint: class probabilities as targets are not supported; pass the class indices (an argmax over dim 1)",
-            Message(() => new CrossEntropyLoss().Forward(Logits, Logits)));
+            Message(() => Functional.NllLoss(Logits, Logits)));
     }
 
     [Fact]

@@ -12,6 +12,9 @@ public class LossGradientTests
     static readonly Tensor Classes = T([0f, 3f, 1f, 1f, 2f]);
     static readonly Tensor Classes2d = T([0f, 3f, 1f, 1f, 2f, 0f], 2, 3);
     static readonly Tensor Weight = T([0.5f, 2f, 1f, 3f]);
+    // soft targets, deliberately not normalised: the formula holds for any finite target
+    static readonly Tensor Probs = U(20, 0, 1, 5, 4);
+    static readonly Tensor Probs2d = U(21, 0, 1, 2, 4, 3);
 
     static readonly Dictionary<string, Func<Reduction, (Func<Tensor[], Tensor> F, Tensor[] X)>> Table = new()
     {
@@ -27,6 +30,10 @@ public class LossGradientTests
         ["cross_entropy smoothing weight"] = r => (x => Functional.CrossEntropy(x[0], Classes, r, 0.15, Weight), [G(8, -3, 3, 5, 4)]),
         ["cross_entropy spatial"] = r => (x => Functional.CrossEntropy(x[0], Classes2d, r, 0.1, Weight), [G(9, -3, 3, 2, 4, 3)]),
         ["cross_entropy unbatched"] = r => (x => Functional.CrossEntropy(x[0], Tensor.Scalar(2f), r, 0.1), [G(10, -3, 3, 4)]),
+        ["cross_entropy probabilities"] = r => (x => Functional.CrossEntropy(x[0], Probs, r), [G(16, -3, 3, 5, 4)]),
+        ["cross_entropy probabilities smoothing weight"] = r => (x => Functional.CrossEntropy(x[0], Probs, r, 0.2, Weight), [G(17, -3, 3, 5, 4)]),
+        ["cross_entropy probabilities spatial"] = r => (x => Functional.CrossEntropy(x[0], Probs2d, r, 0.1, Weight), [G(18, -3, 3, 2, 4, 3)]),
+        ["cross_entropy probabilities unbatched"] = r => (x => Functional.CrossEntropy(x[0], T([0.1f, 0.6f, 0f, 0.3f]), r, 0.1), [G(19, -3, 3, 4)]),
         ["nll"] = r => (x => Functional.NllLoss(x[0], Classes, r, Weight), [G(11, -3, 0, 5, 4)]),
         ["nll spatial"] = r => (x => Functional.NllLoss(x[0], Classes2d, r), [G(12, -3, 0, 2, 4, 3)]),
         ["multi_margin"] = r => (x => Functional.MultiMarginLoss(x[0], Classes, r), [G(13, -2, 2, 5, 4)]),

@@ -170,9 +170,12 @@ public class LayerErrorTests
             "CrossEntropyLoss() expects input of shape (N, C), (N, C, d1, ...) or (C); got []"),
         ["CrossEntropyLoss target shape"] = (() => new CrossEntropyLoss(), Logits, Tensor.Zeros(3),
             "CrossEntropyLoss() expects a target of class indices of shape [4]; got [3] for input [4, 5]"),
-        ["CrossEntropyLoss probabilities as target"] = (() => new CrossEntropyLoss(), Logits, Logits,
-            "CrossEntropyLoss() expects a target of class indices of shape [4]; got [4, 5] for input [4, 5]" +
-            "\nhint: class probabilities as targets are not supported; pass the class indices (an argmax over dim 1)"),
+        ["CrossEntropyLoss probabilities shape"] = (() => new CrossEntropyLoss(), Logits, Tensor.Zeros(4, 3),
+            "CrossEntropyLoss() expects a target of class probabilities of the input's shape [4, 5]; got [4, 3]" +
+            "\nhint: a target of class indices has shape [4]"),
+        ["CrossEntropyLoss probabilities finite"] = (() => new CrossEntropyLoss(), Logits,
+            Tensor.FromArray([0f, 0f, 1f, 0f, 0f, 0f, float.PositiveInfinity, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 1f], 4, 5),
+            "CrossEntropyLoss() expects finite class probabilities; got Infinity at target[1, 1]"),
         ["CrossEntropyLoss class index"] = (() => new CrossEntropyLoss(), Logits, Tensor.FromArray([0f, 5f, 1f, 1f]),
             "CrossEntropyLoss() expects class indices in [0, 5); got 5 at target[1]"),
         ["CrossEntropyLoss weight"] = (() => new CrossEntropyLoss(weight: Tensor.Ones(4)), Logits, Tensor.Zeros(4),

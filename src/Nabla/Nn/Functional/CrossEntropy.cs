@@ -8,13 +8,22 @@ namespace Nabla.Nn;
 public static partial class Functional
 {
     /// <summary>
-    /// Cross-entropy of logits against class indices, as <c>F.cross_entropy</c>: log-softmax, the
-    /// negative log-likelihood of the target class and label smoothing in one fused operation.
+    /// Cross-entropy of logits against class indices or class probabilities, as
+    /// <c>F.cross_entropy</c>: log-softmax, the negative log-likelihood of the target and label
+    /// smoothing in one fused operation.
     /// </summary>
     /// <param name="input">Logits (N, C), (N, C, d1, ...) or unbatched (C).</param>
-    /// <param name="target">Class indices as integer-valued floats in [0, C): (N), (N, d1, ...) or ().</param>
-    /// <param name="reduction">Mean over samples (default; weighted: divided by the sum of the targets' weights), Sum, or None (one loss per sample, the target's shape).</param>
-    /// <param name="labelSmoothing">epsilon in [0, 1]: the target distribution is (1 - epsilon) one-hot + epsilon / C.</param>
+    /// <param name="target">
+    /// Either class indices as integer-valued floats in [0, C): (N), (N, d1, ...) or (); or class
+    /// probabilities of the input's shape (soft labels, MixUp/CutMix targets), which are not
+    /// checked to be non-negative or to sum to 1 (as PyTorch), only to be finite.
+    /// </param>
+    /// <param name="reduction">
+    /// Mean over samples (default; with indices and weights: divided by the sum of the targets'
+    /// weights; with probabilities: always divided by the number of samples N * d1 * ..., as PyTorch),
+    /// Sum, or None (one loss per sample, shape (N, d1, ...) or ()).
+    /// </param>
+    /// <param name="labelSmoothing">epsilon in [0, 1]: the target distribution is (1 - epsilon) target + epsilon / C, the target one-hot for indices.</param>
     /// <param name="weight">Optional per-class weights (C), constants.</param>
     /// <remarks>
     /// <para>
@@ -28,8 +37,15 @@ public static partial class Functional
     /// Backward (fused): d loss / dx_c = (1 - eps) w_y (p_c - [c = y]) + eps / C (W p_c - w_c), with
     /// p = softmax(x) and W = sum_c w_c; without weights it is softmax minus the smoothed one-hot.
     /// </para>
+    /// <para>
+    /// Probability targets t (after smoothing: t (1 - eps) + eps / C): loss = sum_c w_c t_c (lse - x_c),
+    /// the cross-entropy of the predicted distribution against t (its KL divergence plus t's entropy).
+    /// Backward: d loss / dx_c = (sum_j w_j t_j) p_c - w_c t_c, softmax minus the target when t
+    /// sums to 1 and there are no weights. The target gets no gradient. A one-hot probability
+    /// target gives exactly the value of the matching class index.
+    /// </para>
     /// </remarks>
-    /// <exception cref="ShapeException">Mismatched shapes, or a target that is not an integer in [0, C) (the value and its position are named).</exception>
+    /// <exception cref="ShapeException">Mismatched shapes, a class index that is not an integer in [0, C), or a probability that is NaN or infinite (the value and its position are named).</exception>
     public static Tensor CrossEntropy(Tensor input, Tensor target, Reduction reduction = Reduction.Mean,
         double labelSmoothing = 0, Tensor? weight = null)
     {
@@ -38,6 +54,9 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(target);
         Loss.CheckReduction(reduction, op);
         CheckLabelSmoothing(labelSmoothing);
+        // PyTorch's rule: a target with the input's rank holds probabilities, one rank less holds indices.
+        if (input.Rank > 0 && target.Rank == input.Rank)
+            return CrossEntropyProbabilities(input, target, reduction, labelSmoothing, weight);
         var layout = CheckClassTarget(op, input, target, allowSpatial: true);
         CheckClassWeight(op, weight, layout.C);
         int count = layout.Count, c = layout.C, s = layout.S;
