@@ -60,39 +60,7 @@ public sealed class RandomRotation : ITransform
         double rad = degrees * Math.PI / 180;
         // Snap the sine and cosine of multiples of 90 degrees, so quarter turns move pixels exactly.
         double cos = Math.Round(Math.Cos(rad), 15), sin = Math.Round(Math.Sin(rad), 15);
-        double cy = (h - 1) / 2.0, cx = (w - 1) / 2.0;
-        var dst = GC.AllocateUninitializedArray<float>(c * h * w);
-        int plane = h * w;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-            {
-                // Inverse map: rotate the output point clockwise (image y points down) back into the input.
-                double dx = x - cx, dy = y - cy;
-                double sx = cx + cos * dx - sin * dy;
-                double sy = cy + sin * dx + cos * dy;
-                int o = y * w + x;
-                if (!bilinear)
-                {
-                    int ix = (int)Math.Round(sx, MidpointRounding.ToEven), iy = (int)Math.Round(sy, MidpointRounding.ToEven);
-                    bool inside = (uint)ix < (uint)w && (uint)iy < (uint)h;
-                    for (int ch = 0; ch < c; ch++)
-                        dst[ch * plane + o] = inside ? src[ch * plane + iy * w + ix] : fill;
-                    continue;
-                }
-                int x0 = (int)Math.Floor(sx), y0 = (int)Math.Floor(sy);
-                float fx = (float)(sx - x0), fy = (float)(sy - y0);
-                for (int ch = 0; ch < c; ch++)
-                {
-                    var p = src.Slice(ch * plane, plane);
-                    float v00 = Tap(p, w, h, x0, y0, fill), v01 = Tap(p, w, h, x0 + 1, y0, fill);
-                    float v10 = Tap(p, w, h, x0, y0 + 1, fill), v11 = Tap(p, w, h, x0 + 1, y0 + 1, fill);
-                    float top = v00 + (v01 - v00) * fx, bottom = v10 + (v11 - v10) * fx;
-                    dst[ch * plane + o] = top + (bottom - top) * fy;
-                }
-            }
-        return dst;
+        // Inverse map: rotate the output point clockwise (image y points down) back into the input.
+        return RandomAffine.Warp(src, c, h, w, [cos, -sin, 0, sin, cos, 0], bilinear, fill);
     }
-
-    static float Tap(ReadOnlySpan<float> plane, int w, int h, int x, int y, float fill) =>
-        (uint)x < (uint)w && (uint)y < (uint)h ? plane[y * w + x] : fill;
 }
