@@ -48,7 +48,7 @@ static class LoaderWorkload
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
                     engine = "nabla", workload = "loader", dataset = "fashion_mnist_train", batch = batchSize, workers,
-                    transforms = "RandomCrop(28,4)+HorizontalFlip+RandAugment(2,9)", samples,
+                    transforms = "RandomCrop(28,4), HorizontalFlip, RandAugment(2,9)", samples,
                     samples_per_s = Math.Round(samples / elapsed, 0),
                 }));
             }

@@ -65,6 +65,8 @@ internal sealed class Prefetcher
 
     void Work()
     {
+        // The workers already share the cores: their kernels must not split again across them.
+        Threading.SerialOnThisThread = true;
         while (true)
         {
             int b;

@@ -21,6 +21,19 @@ public static class Threading
         }
     }
 
+    [ThreadStatic] static bool t_serial;
+
+    /// <summary>
+    /// Whether kernels called on this thread run on it alone. Set on threads that are themselves one
+    /// of several workers (a data loader's), where splitting each kernel again would only make the
+    /// threads compete for the same cores.
+    /// </summary>
+    internal static bool SerialOnThisThread
+    {
+        get => t_serial;
+        set => t_serial = value;
+    }
+
     static int FromEnvironment() => Parse(Environment.GetEnvironmentVariable("NABLA_NUM_THREADS"));
 
     /// <summary>The thread count a value of NABLA_NUM_THREADS asks for; unset or blank means every processor.</summary>

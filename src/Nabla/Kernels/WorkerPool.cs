@@ -43,7 +43,7 @@ internal static class WorkerPool
     /// <summary>Runs every chunk of <paramref name="job"/>, on up to <paramref name="threads"/> threads.</summary>
     public static void Run(IParallelJob job, int chunks, int threads)
     {
-        if (threads <= 1 || chunks <= 1 || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+        if (threads <= 1 || chunks <= 1 || Threading.SerialOnThisThread || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
         {
             for (int c = 0; c < chunks; c++) job.RunChunk(c, chunks);
             return;
