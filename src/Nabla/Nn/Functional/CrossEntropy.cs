@@ -78,39 +78,10 @@ public static partial class Functional
             double wy = ws is null ? 1 : ws[y];
             float m;
             double lr, weightedSum = 0;
-            if (s == 1)
-            {
-                var row = xs.AsSpan(k * c, c);
-                m = TensorPrimitives.Max(row);
-                var t = buf.AsSpan(0, c);
-                TensorPrimitives.Subtract(row, m, t);
-                TensorPrimitives.Exp(t, t);
-                t[TensorPrimitives.IndexOfMax(row)] = 0; // its exp(0) = 1 is the 1 of log1p
-                double rest = 0;
-                for (int j = 0; j < c; j++) rest += t[j];
-                lr = SpecialFunctions.Log1p(rest);
-                if (eps > 0)
-                    for (int j = 0; j < c; j++) weightedSum += (ws is null ? 1.0 : ws[j]) * row[j];
-            }
-            else
-            {
-                int b = layout.At(k, 0), am = b;
-                m = xs[b];
-                for (int j = 1; j < c && !float.IsNaN(m); j++)
-                {
-                    float v = xs[b + j * s];
-                    if (v > m || float.IsNaN(v)) { m = v; am = b + j * s; }
-                }
-                double rest = 0;
-                for (int j = 0; j < c; j++)
-                {
-                    int at = b + j * s;
-                    if (at != am) rest += Math.Exp((double)xs[at] - m);
-                    if (eps > 0) weightedSum += (ws is null ? 1.0 : ws[j]) * xs[at];
-                }
-                if (float.IsNaN(m)) rest = double.NaN;
-                lr = SpecialFunctions.Log1p(rest);
-            }
+            int b = s == 1 ? k * c : layout.At(k, 0);
+            (m, lr) = RowLogSumExp(xs, b, s, c, buf);
+            if (eps > 0)
+                for (int j = 0; j < c; j++) weightedSum += (ws is null ? 1.0 : ws[j]) * xs[b + j * s];
             maxes[k] = m;
             logSums[k] = (float)lr;
             double loss = (1 - eps) * wy * ((m - (double)xs[layout.At(k, y)]) + lr);
@@ -225,5 +196,42 @@ public static partial class Functional
         double s = 0;
         foreach (float f in v) s += f;
         return s;
+    }
+
+    /// <summary>
+    /// The largest of the C logits x[b + j s] and log(sum_j exp(x_j - max)), computed as log1p of the
+    /// sum without the maximum's own term (1), which keeps it exact when one logit dominates (the
+    /// lecture table's 2.8e-11). A NaN logit gives NaN. <paramref name="buf"/> holds C floats for the
+    /// contiguous case (s = 1), which runs on vectorized spans.
+    /// </summary>
+    internal static (float Max, double LogRest) RowLogSumExp(float[] xs, int b, int s, int c, float[]? buf)
+    {
+        if (s == 1)
+        {
+            var row = xs.AsSpan(b, c);
+            float m = TensorPrimitives.Max(row);
+            var t = buf.AsSpan(0, c);
+            TensorPrimitives.Subtract(row, m, t);
+            TensorPrimitives.Exp(t, t);
+            t[TensorPrimitives.IndexOfMax(row)] = 0; // its exp(0) = 1 is the 1 of log1p
+            double rest = 0;
+            for (int j = 0; j < c; j++) rest += t[j];
+            return (m, SpecialFunctions.Log1p(rest));
+        }
+        int am = b;
+        float mx = xs[b];
+        for (int j = 1; j < c && !float.IsNaN(mx); j++)
+        {
+            float v = xs[b + j * s];
+            if (v > mx || float.IsNaN(v)) { mx = v; am = b + j * s; }
+        }
+        double r = 0;
+        for (int j = 0; j < c; j++)
+        {
+            int at = b + j * s;
+            if (at != am) r += Math.Exp((double)xs[at] - mx);
+        }
+        if (float.IsNaN(mx)) r = double.NaN;
+        return (mx, SpecialFunctions.Log1p(r));
     }
 }

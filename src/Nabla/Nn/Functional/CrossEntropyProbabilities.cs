@@ -42,49 +42,14 @@ public static partial class Functional
         {
             float m;
             double lr, loss = 0, tw = 0;
-            if (s == 1)
+            int b = s == 1 ? k * c : layout.At(k, 0);
+            (m, lr) = RowLogSumExp(xs, b, s, c, buf);
+            for (int j = 0; j < c; j++)
             {
-                var row = xs.AsSpan(k * c, c);
-                var trow = ts.AsSpan(k * c, c);
-                m = TensorPrimitives.Max(row);
-                var e = buf.AsSpan(0, c);
-                TensorPrimitives.Subtract(row, m, e);
-                TensorPrimitives.Exp(e, e);
-                e[TensorPrimitives.IndexOfMax(row)] = 0; // its exp(0) = 1 is the 1 of log1p
-                double rest = 0;
-                for (int j = 0; j < c; j++) rest += e[j];
-                lr = SpecialFunctions.Log1p(rest);
-                for (int j = 0; j < c; j++)
-                {
-                    double wt = (ws is null ? 1.0 : ws[j]) * (keep * trow[j] + spread);
-                    if (wt != 0) loss += wt * ((m - (double)row[j]) + lr);
-                    tw += wt;
-                }
-            }
-            else
-            {
-                int b = layout.At(k, 0), am = b;
-                m = xs[b];
-                for (int j = 1; j < c && !float.IsNaN(m); j++)
-                {
-                    float v = xs[b + j * s];
-                    if (v > m || float.IsNaN(v)) { m = v; am = b + j * s; }
-                }
-                double rest = 0;
-                for (int j = 0; j < c; j++)
-                {
-                    int at = b + j * s;
-                    if (at != am) rest += Math.Exp((double)xs[at] - m);
-                }
-                if (float.IsNaN(m)) rest = double.NaN;
-                lr = SpecialFunctions.Log1p(rest);
-                for (int j = 0; j < c; j++)
-                {
-                    int at = b + j * s;
-                    double wt = (ws is null ? 1.0 : ws[j]) * (keep * ts[at] + spread);
-                    if (wt != 0) loss += wt * ((m - (double)xs[at]) + lr);
-                    tw += wt;
-                }
+                int at = b + j * s;
+                double wt = (ws is null ? 1.0 : ws[j]) * (keep * ts[at] + spread);
+                if (wt != 0) loss += wt * ((m - (double)xs[at]) + lr);
+                tw += wt;
             }
             maxes[k] = m;
             logSums[k] = (float)lr;
