@@ -60,27 +60,47 @@ internal static unsafe class Conv2dKernel
             return;
         }
         int nb = ImagesPerGroup(s), groups = Groups(s, nb);
-        fixed (float* px = x, pw = w, py = y)
+        // One image per GEMM with a bias: the bias rides in the GEMM as an extra column of the
+        // weights times an extra row of ones in the columns, so the output is written once (a
+        // prefilled bias would make the GEMM read it back: a whole extra pass over the output,
+        // which is most of the cost when in_channels * KH * KW is small, as in a first layer).
+        float[]? wb = bias is not null && nb == 1 && !s.Pointwise ? WeightsWithBias(s, w, bias) : null;
+        fixed (float* px = x, pw = w, py = y, pwb = wb)
         fixed (float* pb = bias)
         {
-            var job = new ForwardJob { S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py };
+            var job = new ForwardJob { S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb };
             WorkerPool.Run(job, Math.Min(groups, MaxChunks), Threading.NumThreads);
         }
+    }
+
+    [ThreadStatic] static float[]? t_weightsWithBias;
+
+    /// <summary>[W_g | b_g] per group: each output channel's K weights followed by its bias, in a reused array.</summary>
+    static float[] WeightsWithBias(in ConvShape s, float[] w, float[] bias)
+    {
+        int k = s.K, size = s.O * (k + 1);
+        var a = t_weightsWithBias is { } t && t.Length >= size ? t : t_weightsWithBias = new float[size];
+        for (int o = 0; o < s.O; o++)
+        {
+            w.AsSpan(o * k, k).CopyTo(a.AsSpan(o * (k + 1), k));
+            a[o * (k + 1) + k] = bias[o];
+        }
+        return a;
     }
 
     sealed class ForwardJob : IParallelJob
     {
         public ConvShape S;
         public int Nb;
-        public float* X, Wt, Bias, Y;
+        public float* X, Wt, Bias, Y, WtBias;
 
         public void RunChunk(int chunk, int chunks)
         {
             var s = S;
             var (g0, g1) = Range(Groups(s, Nb), chunk, chunks);
             int k = s.K, p = s.P;
-            float* col = Scratch.Get((long)(k + s.Og) * p * Nb);
-            float* ybuf = col + (long)k * p * Nb;
+            float* col = Scratch.Get((long)(k + 1 + s.Og) * p * Nb);
+            float* ybuf = col + (long)(k + 1) * p * Nb;
             for (int grp = g0; grp < g1; grp++)
             {
                 int n0 = grp * Nb, nImg = Math.Min(Nb, s.N - n0), cols = nImg * p;
@@ -97,6 +117,12 @@ internal static unsafe class Conv2dKernel
                         {
                             Im2Col(s, xg, col, p);
                             b = col;
+                        }
+                        if (WtBias != null)
+                        {
+                            new Span<float>(col + (long)k * p, p).Fill(1f); // the row of ones the bias column multiplies
+                            Gemm.Run(false, false, s.Og, p, k + 1, 1f, WtBias + (long)g * s.Og * (k + 1), k + 1, col, p, 0f, yg, p);
+                            continue;
                         }
                         float beta = 0;
                         if (Bias != null)

@@ -48,6 +48,9 @@ public class ConvTests
         { 2, 6, 5, 7, 6, 3, 1, 1, 1, 6 },
         { 1, 1, 4, 4, 1, 4, 1, 0, 1, 1 },
         { 10, 3, 5, 5, 2, 2, 3, 1, 1, 1 },
+        // Over 512 output pixels: one image per GEMM, the bias as an extra weight column.
+        { 2, 2, 30, 35, 3, 3, 1, 1, 1, 1 },
+        { 2, 4, 24, 24, 4, 3, 1, 1, 1, 2 },
         // 3x3, stride 1, at least 8 channels and 13 output columns: Winograd F(2x2, 3x3).
         { 2, 8, 14, 14, 16, 3, 1, 1, 1, 1 },
         { 3, 9, 13, 15, 10, 3, 1, 1, 1, 1 },
