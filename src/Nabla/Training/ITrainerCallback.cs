@@ -1,0 +1,19 @@
+using Nabla.Nn;
+
+namespace Nabla.Training;
+
+/// <summary>
+/// Hooks a <see cref="Trainer"/> calls around training: early stopping, logging, checkpointing.
+/// </summary>
+public interface ITrainerCallback
+{
+    /// <summary>Called once when <see cref="Trainer.Fit"/> starts, with the model being trained.</summary>
+    void OnTrainBegin(Module model) { }
+
+    /// <summary>Called after each epoch (training, validation and epoch schedulers done).</summary>
+    /// <returns>A reason to stop training now, or null to go on.</returns>
+    string? OnEpochEnd(EpochRecord record);
+
+    /// <summary>Called once when training ends, normally or stopped by a callback (not after an exception).</summary>
+    void OnTrainEnd(History history) { }
+}

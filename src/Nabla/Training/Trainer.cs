@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using Nabla.Data;
+using Nabla.Losses;
+using Nabla.Nn;
+using Nabla.Optim;
+
+namespace Nabla.Training;
+
+/// <summary>
+/// The standard supervised training loop: epochs of optimizer steps over a training loader, an
+/// optional validation pass, learning-rate schedules, gradient clipping, callbacks and progress
+/// events, with a <see cref="History"/> of what each epoch measured.
+/// </summary>
+/// <remarks>
+/// One epoch of <see cref="Fit"/>:
+/// <code>
+/// 1. model.Train()
+/// 2. for each batch, inside a TensorScope (memory reused from step to step):
+///      optimizer.ZeroGrad(); output = model.Forward(x); loss = lossFn.Forward(output, y)
+///      if loss is NaN or ±∞: throw NonFiniteLossException (epoch, step) — before any update
+///      loss.Backward(); if MaxGradNorm: GradClip.ClipGradNorm(params, MaxGradNorm)
+///      optimizer.Step(); each StepScheduler.Step(); raise Progress
+/// 3. if a validation loader: model.Eval() under Autograd.NoGrad(), the mode restored afterwards
+/// 4. each EpochScheduler.Step(); PlateauScheduler.Step(validation loss, or training loss without validation)
+/// 5. record the epoch; each callback's OnEpochEnd may stop training with a reason
+/// </code>
+/// The model's mode before <see cref="Fit"/> is restored when it returns or throws. Losses are
+/// averaged per sample (a Mean-reduced batch loss is weighted by its batch size), so a short last
+/// batch counts for what it holds.
+/// </remarks>
+public sealed class Trainer
+{
+    /// <summary>Creates a trainer for <paramref name="model"/> with <paramref name="loss"/> and <paramref name="optimizer"/>.</summary>
+    public Trainer(Module model, Loss loss, Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Model = model;
+        LossFunction = loss;
+        Optimizer = optimizer;
+    }
+
+    /// <summary>The model being trained.</summary>
+    public Module Model { get; }
+
+    /// <summary>The loss minimized; it must reduce to a scalar (Mean or Sum).</summary>
+    public Loss LossFunction { get; }
+
+    /// <summary>The optimizer that updates the model's parameters.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>
+    /// When set, the gradients' global 2-norm is clipped to this value before each step
+    /// (<see cref="GradClip.ClipGradNorm"/>); null (the default) leaves them alone.
+    /// </summary>
+    public double? MaxGradNorm
+    {
+        get => _maxGradNorm;
+        set
+        {
+            if (value is double v && !(v > 0)) throw new ArgumentOutOfRangeException(nameof(value), v, $"Invalid MaxGradNorm: {v}");
+            _maxGradNorm = value;
+        }
+    }
+
+    double? _maxGradNorm;
+
+    /// <summary>Schedulers stepped after every optimizer step (OneCycleLr, warmups counted in steps).</summary>
+    public IList<LrScheduler> StepSchedulers { get; } = new List<LrScheduler>();
+
+    /// <summary>Schedulers stepped once at the end of every epoch (StepLr, CosineAnnealingLr counted in epochs).</summary>
+    public IList<LrScheduler> EpochSchedulers { get; } = new List<LrScheduler>();
+
+    /// <summary>Stepped at the end of every epoch with the validation loss (the training loss when there is no validation loader).</summary>
+    public ReduceLrOnPlateau? PlateauScheduler { get; set; }
+
+    /// <summary>Callbacks called in order at the start, after each epoch, and at the end.</summary>
+    public IList<ITrainerCallback> Callbacks { get; } = new List<ITrainerCallback>();
+
+    /// <summary>Raised after every <see cref="ProgressInterval"/>-th training batch and after the last batch of each epoch.</summary>
+    public event EventHandler<TrainingProgress>? Progress;
+
+    /// <summary>How many batches between <see cref="Progress"/> events (default 1: every batch).</summary>
+    public int ProgressInterval
+    {
+        get => _progressInterval;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _progressInterval = value;
+        }
+    }
+
+    int _progressInterval = 1;
+
+    /// <summary>Optimizer steps taken by this trainer over all <see cref="Fit"/> calls.</summary>
+    public int GlobalStep { get; private set; }
+
+    /// <summary>Epochs completed by this trainer over all <see cref="Fit"/> calls.</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> epochs (fewer when a callback stops it) and returns the
+    /// per-epoch history. Epoch numbers continue across calls.
+    /// </summary>
+    /// <exception cref="NonFiniteLossException">A training loss was NaN or infinite.</exception>
+    public History Fit(DataLoader train, DataLoader? validation = null, int epochs = 1)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"Invalid epochs: {epochs}");
+        var history = new History();
+        bool wasTraining = Model.IsTraining;
+        try
+        {
+            foreach (var cb in Callbacks) cb.OnTrainBegin(Model);
+            for (int e = 0; e < epochs; e++)
+            {
+                var record = RunEpoch(train, validation, epochs);
+                history.Add(record);
+                string? reason = null;
+                foreach (var cb in Callbacks) reason ??= cb.OnEpochEnd(record);
+                if (reason is not null)
+                {
+                    history.StopReason = reason;
+                    break;
+                }
+            }
+            foreach (var cb in Callbacks) cb.OnTrainEnd(history);
+        }
+        finally
+        {
+            Model.Train(wasTraining);
+        }
+        return history;
+    }
+
+    EpochRecord RunEpoch(DataLoader train, DataLoader? validation, int epochs)
+    {
+        int epoch = ++Epoch;
+        var clock = Stopwatch.StartNew();
+        Model.Train();
+        int batches = train.Count, step = 0;
+        long samples = 0, classified = 0, correct = 0;
+        double lossSum = 0;
+        bool classification = true;
+        foreach (var batch in train)
+        {
+            step++;
+            using (TensorScope.Begin())
+            {
+                Optimizer.ZeroGrad();
+                var output = Model.Forward(batch.Inputs);
+                var loss = LossFunction.Forward(output, batch.Targets);
+                int n = batch.Size;
+                double batchLoss = Metrics.LossSum(LossFunction, loss, n);
+                if (!double.IsFinite(batchLoss))
+                    throw new NonFiniteLossException(loss.Item(), epoch, step, GlobalStep + 1);
+                loss.Backward();
+                if (_maxGradNorm is double maxNorm) GradClip.ClipGradNorm(Model.Parameters(), maxNorm);
+                Optimizer.Step();
+                GlobalStep++;
+                foreach (var s in StepSchedulers) s.Step();
+
+                lossSum += batchLoss;
+                samples += n;
+                classification &= Metrics.IsClassification(output, batch.Targets);
+                if (classification)
+                {
+                    correct += Metrics.CountTopK(output, batch.Targets, 1);
+                    classified += n;
+                }
+            }
+            if (Progress is not null && (step % _progressInterval == 0 || step == batches))
+                Progress(this, new TrainingProgress(epoch, epochs, step, batches,
+                    samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), lossSum / samples));
+        }
+        double lr = Optimizer.ParamGroups[0].Lr;
+        double trainLoss = samples == 0 ? double.NaN : lossSum / samples;
+        double trainAccuracy = classification && classified > 0 ? (double)correct / classified : double.NaN;
+
+        double valLoss = double.NaN, valAccuracy = double.NaN;
+        if (validation is not null) (valLoss, valAccuracy) = Validate(validation);
+
+        foreach (var s in EpochSchedulers) s.Step();
+        PlateauScheduler?.Step(validation is not null ? valLoss : trainLoss);
+        return new EpochRecord(epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, clock.Elapsed.TotalSeconds);
+    }
+
+    (double Loss, double Accuracy) Validate(DataLoader validation)
+    {
+        bool wasTraining = Model.IsTraining;
+        Model.Eval();
+        try
+        {
+            using var noGrad = Autograd.NoGrad();
+            long samples = 0, correct = 0;
+            double lossSum = 0;
+            bool classification = true;
+            foreach (var batch in validation)
+            {
+                using var scope = TensorScope.Begin();
+                var output = Model.Forward(batch.Inputs);
+                lossSum += Metrics.LossSum(LossFunction, output, batch.Targets);
+                samples += batch.Size;
+                classification &= Metrics.IsClassification(output, batch.Targets);
+                if (classification) correct += Metrics.CountTopK(output, batch.Targets, 1);
+            }
+            return samples == 0 ? (double.NaN, double.NaN)
+                 : (lossSum / samples, classification ? (double)correct / samples : double.NaN);
+        }
+        finally
+        {
+            Model.Train(wasTraining);
+        }
+    }
+}
