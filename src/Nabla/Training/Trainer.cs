@@ -94,11 +94,11 @@ public sealed class Trainer
 
     int _progressInterval = 1;
 
-    /// <summary>Optimizer steps taken by this trainer over all <see cref="Fit"/> calls.</summary>
-    public int GlobalStep { get; private set; }
+    /// <summary>Optimizer steps taken by this trainer over all <see cref="Fit"/> calls (set by <see cref="Checkpoint.Load(string, Trainer, IReadOnlyList{Generator})"/>).</summary>
+    public int GlobalStep { get; internal set; }
 
-    /// <summary>Epochs completed by this trainer over all <see cref="Fit"/> calls.</summary>
-    public int Epoch { get; private set; }
+    /// <summary>Epochs completed by this trainer over all <see cref="Fit"/> calls (set by <see cref="Checkpoint.Load(string, Trainer, IReadOnlyList{Generator})"/>).</summary>
+    public int Epoch { get; internal set; }
 
     /// <summary>
     /// Trains for <paramref name="epochs"/> epochs (fewer when a callback stops it) and returns the
