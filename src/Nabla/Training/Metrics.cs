@@ -142,6 +142,25 @@ public static class Metrics
         return hits;
     }
 
+    /// <summary>
+    /// Correct top-1 predictions, or -1 when a target is not a class index (a regression whose
+    /// output happens to be (N, 1)): the trainer then reports no accuracy instead of failing.
+    /// </summary>
+    internal static long TryCountCorrect(Tensor scores, Tensor targets)
+    {
+        int n = scores.Shape[0], c = scores.Shape[1];
+        var s = scores.Span;
+        var t = targets.Span;
+        long hits = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float ti = t[i];
+            if (!(ti >= 0 && ti < c) || ti != MathF.Floor(ti)) return -1;
+            if (ArgMax(s.Slice(i * c, c)) == (int)ti) hits++;
+        }
+        return hits;
+    }
+
     internal static int ArgMax(ReadOnlySpan<float> row)
     {
         int best = 0;

@@ -119,7 +119,12 @@ public sealed class Trainer
                 var record = RunEpoch(train, validation, epochs);
                 history.Add(record);
                 string? reason = null;
-                foreach (var cb in Callbacks) reason ??= cb.OnEpochEnd(record);
+                foreach (var cb in Callbacks)
+                {
+                    // Every callback sees every epoch, even after an earlier one asked to stop.
+                    var r = cb.OnEpochEnd(record);
+                    reason ??= r;
+                }
                 if (reason is not null)
                 {
                     history.StopReason = reason;
@@ -137,11 +142,11 @@ public sealed class Trainer
 
     EpochRecord RunEpoch(DataLoader train, DataLoader? validation, int epochs)
     {
-        int epoch = ++Epoch;
+        int epoch = Epoch + 1;
         var clock = Stopwatch.StartNew();
         Model.Train();
         int batches = train.Count, step = 0;
-        long samples = 0, classified = 0, correct = 0;
+        long samples = 0, correct = 0;
         double lossSum = 0;
         bool classification = true;
         foreach (var batch in train)
@@ -164,12 +169,10 @@ public sealed class Trainer
 
                 lossSum += batchLoss;
                 samples += n;
-                classification &= Metrics.IsClassification(output, batch.Targets);
-                if (classification)
-                {
-                    correct += Metrics.CountTopK(output, batch.Targets, 1);
-                    classified += n;
-                }
+                long hits = classification && Metrics.IsClassification(output, batch.Targets)
+                          ? Metrics.TryCountCorrect(output, batch.Targets) : -1;
+                classification = hits >= 0;
+                correct += Math.Max(hits, 0);
             }
             if (Progress is not null && (step % _progressInterval == 0 || step == batches))
                 Progress(this, new TrainingProgress(epoch, epochs, step, batches,
@@ -177,13 +180,14 @@ public sealed class Trainer
         }
         double lr = Optimizer.ParamGroups[0].Lr;
         double trainLoss = samples == 0 ? double.NaN : lossSum / samples;
-        double trainAccuracy = classification && classified > 0 ? (double)correct / classified : double.NaN;
+        double trainAccuracy = classification && samples > 0 ? (double)correct / samples : double.NaN;
 
         double valLoss = double.NaN, valAccuracy = double.NaN;
         if (validation is not null) (valLoss, valAccuracy) = Validate(validation);
 
         foreach (var s in EpochSchedulers) s.Step();
         PlateauScheduler?.Step(validation is not null ? valLoss : trainLoss);
+        Epoch = epoch;
         return new EpochRecord(epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, clock.Elapsed.TotalSeconds);
     }
 
@@ -203,8 +207,10 @@ public sealed class Trainer
                 var output = Model.Forward(batch.Inputs);
                 lossSum += Metrics.LossSum(LossFunction, output, batch.Targets);
                 samples += batch.Size;
-                classification &= Metrics.IsClassification(output, batch.Targets);
-                if (classification) correct += Metrics.CountTopK(output, batch.Targets, 1);
+                long hits = classification && Metrics.IsClassification(output, batch.Targets)
+                          ? Metrics.TryCountCorrect(output, batch.Targets) : -1;
+                classification = hits >= 0;
+                correct += Math.Max(hits, 0);
             }
             return samples == 0 ? (double.NaN, double.NaN)
                  : (lossSum / samples, classification ? (double)correct / samples : double.NaN);

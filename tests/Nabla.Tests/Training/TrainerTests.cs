@@ -100,6 +100,7 @@ public class TrainerTests
         Assert.Equal((1, 3, 3), (ex.Epoch, ex.Step, ex.GlobalStep));
         Assert.True(double.IsNaN(ex.Value));
         Assert.False(model.IsTraining);
+        Assert.Equal((0, 2), (trainer.Epoch, trainer.GlobalStep)); // no epoch completed; two steps taken
         Assert.All(model.StateDict()["weight"].ToArray(), w => Assert.True(float.IsFinite(w)));
         Assert.NotEqual(before, model.StateDict()["weight"].ToArray()); // two good steps were taken
     }
@@ -199,6 +200,21 @@ public class TrainerTests
         Assert.True(h.StoppedEarly);
         Assert.StartsWith("loss did not improve by more than 10 for 1 epoch after epoch 1 (best ", h.StopReason);
         Assert.Equal(2, stop.StoppedEpoch);
+        Assert.Equal(2, trainer.Epoch);
+    }
+
+    [Fact]
+    public void Callbacks_AllSeeTheEpochThatStops_FirstReasonWins()
+    {
+        var (_, trainer) = Make();
+        var first = new EarlyStopping(monitor: "loss", patience: 0, minDelta: 10);
+        var second = new EarlyStopping(monitor: "lr", patience: 0);
+        trainer.Callbacks.Add(first);
+        trainer.Callbacks.Add(second);
+        var h = trainer.Fit(new DataLoader(Separable(8, 1), batchSize: 4), epochs: 5);
+        Assert.Equal(2, h.Records.Count);
+        Assert.Equal(first.StopReason, h.StopReason);
+        Assert.Equal("lr did not improve by more than 0 for 1 epoch after epoch 1 (best 0.5)", second.StopReason);
     }
 
     [Fact]
@@ -221,5 +237,30 @@ public class TrainerTests
     {
         public bool Equals(double a, double b) => Math.Abs(a - b) <= tol;
         public int GetHashCode(double obj) => 0;
+    }
+}
+
+public class TrainerRegressionTests
+{
+    /// <summary>Mean squared error of an (N, 1) output against (N) targets: a regression whose shapes look like classification.</summary>
+    sealed class ColumnMse() : Loss(Reduction.Mean)
+    {
+        protected override Tensor ForwardCore(Tensor input, Tensor target) =>
+            Functional.MseLoss(input.Reshape(input.Shape[0]), target);
+    }
+
+    [Fact]
+    public void Fit_Regression_LearnsAndReportsNoAccuracy()
+    {
+        var g = new Generator(2);
+        var x = Tensor.Rand([32, 2], g).ToArray();
+        var y = new float[32];
+        for (int i = 0; i < 32; i++) y[i] = 0.7f * x[2 * i] - 0.2f * x[2 * i + 1] + 0.05f; // not class indices
+        var data = new TensorDataset(Tensor.FromArray(x, 32, 2), Tensor.FromArray(y, 32));
+        var model = new Linear(2, 1, generator: new Generator(3));
+        var trainer = new Trainer(model, new ColumnMse(), new Sgd(model.Parameters(), lr: 0.3));
+        var h = trainer.Fit(new DataLoader(data, batchSize: 8), new DataLoader(data, batchSize: 8), epochs: 30);
+        Assert.True(h.Records[^1].TrainLoss < h.Records[0].TrainLoss / 5);
+        Assert.All(h.Records, r => Assert.True(double.IsNaN(r.TrainAccuracy) && double.IsNaN(r.ValidationAccuracy)));
     }
 }
