@@ -12,6 +12,28 @@ internal static class TestUtil
         using (Autograd.NoGrad()) return r * (hi - lo) + lo;
     }
 
+    /// <summary>Uniform values in [lo, hi) that require a gradient: a gradient check's input.</summary>
+    public static Tensor G(ulong seed, float lo, float hi, params int[] shape) => U(seed, lo, hi, shape).RequireGrad();
+
+    /// <summary>Values with |x| in [lo, hi) and alternating signs: away from kinks at 0 (ReLU, abs).</summary>
+    public static Tensor AwayFromZero(ulong seed, float lo, float hi, params int[] shape)
+    {
+        var u = U(seed, lo, hi, shape).ToArray();
+        for (int i = 0; i < u.Length; i += 2) u[i] = -u[i];
+        return Tensor.FromArray(u, shape).RequireGrad();
+    }
+
+    /// <summary>Distinct values (a shuffled ramp): no ties, so max, min and sort are differentiable.</summary>
+    public static Tensor Distinct(ulong seed, params int[] shape)
+    {
+        int n = Tensor.Zeros(shape).Numel;
+        var v = new float[n];
+        var gen = new Generator(seed);
+        for (int i = 0; i < n; i++) v[i] = (i - n / 2) * 0.37f;
+        for (int i = n - 1; i > 0; i--) { int j = (int)gen.NextInt64(0, i + 1); (v[i], v[j]) = (v[j], v[i]); }
+        return Tensor.FromArray(v, shape).RequireGrad();
+    }
+
     public static void Close(float[] expected, Tensor actual, float tol = 1e-5f)
     {
         var a = actual.ToArray();

@@ -7,27 +7,6 @@ public class GradCheckTests
 {
     sealed record Case(Func<Tensor[], Tensor> F, Tensor[] Inputs);
 
-    static Tensor G(ulong seed, float lo, float hi, params int[] shape) => U(seed, lo, hi, shape).RequireGrad();
-
-    /// <summary>Values in [lo, hi) with alternating signs: away from 0 for ops with a kink there.</summary>
-    static Tensor AwayFromZero(ulong seed, float lo, float hi, params int[] shape)
-    {
-        var u = U(seed, lo, hi, shape).ToArray();
-        for (int i = 0; i < u.Length; i += 2) u[i] = -u[i];
-        return Tensor.FromArray(u, shape).RequireGrad();
-    }
-
-    /// <summary>Distinct values (a shuffled ramp): no ties, so max/min/sort are differentiable.</summary>
-    static Tensor Distinct(ulong seed, params int[] shape)
-    {
-        int n = Tensor.Zeros(shape).Numel;
-        var v = new float[n];
-        var gen = new Generator(seed);
-        for (int i = 0; i < n; i++) v[i] = (i - n / 2) * 0.37f;
-        for (int i = n - 1; i > 0; i--) { int j = (int)gen.NextInt64(0, i + 1); (v[i], v[j]) = (v[j], v[i]); }
-        return Tensor.FromArray(v, shape).RequireGrad();
-    }
-
     static readonly Dictionary<string, Case> Cases = new()
     {
         // element-wise binary, same shape and broadcasting

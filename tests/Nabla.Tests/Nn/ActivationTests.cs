@@ -192,27 +192,6 @@ public class ActivationTests
 
     // ---- gradient checks -------------------------------------------------------------------
 
-    static Tensor G(ulong seed, float lo, float hi, params int[] shape) => U(seed, lo, hi, shape).RequireGrad();
-
-    /// <summary>Values with |x| in [lo, hi), alternating signs: away from kinks at 0.</summary>
-    static Tensor AwayFromZero(ulong seed, float lo, float hi, params int[] shape)
-    {
-        var u = U(seed, lo, hi, shape).ToArray();
-        for (int i = 0; i < u.Length; i += 2) u[i] = -u[i];
-        return Tensor.FromArray(u, shape).RequireGrad();
-    }
-
-    /// <summary>A shuffled ramp: no ties, so a maximum is differentiable.</summary>
-    static Tensor Distinct(ulong seed, params int[] shape)
-    {
-        int n = Tensor.Zeros(shape).Numel;
-        var v = new float[n];
-        var gen = new Generator(seed);
-        for (int i = 0; i < n; i++) v[i] = (i - n / 2) * 0.37f;
-        for (int i = n - 1; i > 0; i--) { int j = (int)gen.NextInt64(0, i + 1); (v[i], v[j]) = (v[j], v[i]); }
-        return Tensor.FromArray(v, shape).RequireGrad();
-    }
-
     public static TheoryData<string> GradCases() => [.. GradTable.Keys];
 
     static readonly Dictionary<string, (Func<Tensor[], Tensor> F, Tensor[] X)> GradTable = new()

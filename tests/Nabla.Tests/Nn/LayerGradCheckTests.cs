@@ -13,8 +13,6 @@ namespace Nabla.Tests.NnTests;
 /// </summary>
 public class LayerGradCheckTests
 {
-    static Tensor G(ulong seed, float lo, float hi, params int[] shape) => U(seed, lo, hi, shape).RequireGrad();
-
     /// <summary>Distinct values (a shuffled ramp): no ties, so a maximum is differentiable.</summary>
     static Tensor Distinct(ulong seed, params int[] shape)
     {

@@ -6,8 +6,6 @@ namespace Nabla.Tests.NnTests;
 /// <summary>Layer, group and instance normalization.</summary>
 public class NormTests
 {
-    static Tensor G(ulong seed, float lo, float hi, params int[] shape) => U(seed, lo, hi, shape).RequireGrad();
-
     [Fact]
     public void LayerNorm_by_hand()
     {
