@@ -84,21 +84,40 @@ public sealed class DataLoader : IEnumerable<Batch>
     }
 
     /// <summary>Starts an epoch: fixes its order (drawing one seed from the generator when shuffling).</summary>
-    public IEnumerator<Batch> GetEnumerator()
+    public IEnumerator<Batch> GetEnumerator() => StartEpoch(NextEpochSeed());
+
+    /// <summary>
+    /// Draws the seed that fixes the next epoch's order from the loader's generator (the default
+    /// generator when none was given), as <see cref="GetEnumerator"/> does; 0, with nothing drawn,
+    /// when the loader does not shuffle.
+    /// </summary>
+    public ulong NextEpochSeed() => Shuffle ? (_generator ?? Generator.Default).NextUInt64() : 0;
+
+    /// <summary>
+    /// Starts the epoch whose order <paramref name="epochSeed"/> fixes (see <see cref="NextEpochSeed"/>),
+    /// at its batch <paramref name="startBatch"/>: the batches before it are skipped without being
+    /// assembled. Enumerating the loader is <c>StartEpoch(NextEpochSeed())</c>; a training run
+    /// interrupted in the middle of an epoch resumes it exactly by keeping the seed and the batches done.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="startBatch"/> is negative or past the epoch's <see cref="Count"/>.</exception>
+    public IEnumerator<Batch> StartEpoch(ulong epochSeed, int startBatch = 0)
     {
+        int batches = Count;
+        if (startBatch < 0 || startBatch > batches)
+            throw new ArgumentOutOfRangeException(nameof(startBatch), startBatch, $"DataLoader: startBatch must be between 0 and the {batches} batches of an epoch; got {startBatch}");
         int n = Dataset.Count;
         int[] order;
         if (Shuffle)
         {
-            var epoch = new Generator((_generator ?? Generator.Default).NextUInt64());
-            order = Data.Dataset.Permutation(n, epoch);
+            order = Data.Dataset.Permutation(n, new Generator(epochSeed));
         }
         else
         {
             order = new int[n];
             for (int i = 0; i < n; i++) order[i] = i;
         }
-        return new DataLoaderEnumerator(_assembler, order, BatchSize, Count, Workers, Prefetch);
+        if (startBatch > 0) order = order[(int)Math.Min((long)startBatch * BatchSize, n)..];
+        return new DataLoaderEnumerator(_assembler, order, BatchSize, batches - startBatch, Workers, Prefetch);
     }
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();

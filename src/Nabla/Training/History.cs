@@ -11,6 +11,9 @@ public sealed class History
     /// <summary>Why training stopped before the requested number of epochs (a callback's reason), or null.</summary>
     public string? StopReason { get; internal set; }
 
+    /// <summary>Whether <see cref="Trainer.Fit"/> was cancelled in the middle of an epoch (see <see cref="Trainer.InterruptedEpoch"/>).</summary>
+    public bool Interrupted { get; internal set; }
+
     /// <summary>Whether a callback stopped training before the requested number of epochs.</summary>
     public bool StoppedEarly => StopReason is not null;
 

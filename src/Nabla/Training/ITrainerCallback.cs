@@ -10,6 +10,9 @@ public interface ITrainerCallback
     /// <summary>Called once when <see cref="Trainer.Fit"/> starts, with the model being trained.</summary>
     void OnTrainBegin(Module model) { }
 
+    /// <summary>Called at the start of each epoch (from 1), in training mode, before its first batch: the place to set a <c>TransformedDataset</c>'s epoch.</summary>
+    void OnEpochBegin(int epoch) { }
+
     /// <summary>Called after each epoch (training, validation and epoch schedulers done).</summary>
     /// <returns>A reason to stop training now, or null to go on.</returns>
     string? OnEpochEnd(EpochRecord record);

@@ -14,8 +14,8 @@ namespace Nabla.Training;
 /// <remarks>
 /// One epoch of <see cref="Fit"/>:
 /// <code>
-/// 1. model.Train()
-/// 2. for each batch, inside a TensorScope (memory reused from step to step):
+/// 1. model.Train(); each callback's OnEpochBegin
+/// 2. for each batch (stopping before the next one once the cancellation token is set), inside a TensorScope (memory reused from step to step):
 ///      optimizer.ZeroGrad(); output = model.Forward(x); loss = lossFn.Forward(output, y)
 ///      if loss is NaN or ±∞: throw NonFiniteLossException (epoch, step) — before any update
 ///      loss.Backward(); if MaxGradNorm: GradClip.ClipGradNorm(params, MaxGradNorm)
@@ -27,6 +27,13 @@ namespace Nabla.Training;
 /// The model's mode before <see cref="Fit"/> is restored when it returns or throws. Losses are
 /// averaged per sample (a Mean-reduced batch loss is weighted by its batch size), so a short last
 /// batch counts for what it holds.
+/// <para>
+/// Cancelling <see cref="Fit"/> (Ctrl+C in the <c>nabla</c> command) stops it between two batches:
+/// it returns with <see cref="History.Interrupted"/> set and the unfinished epoch in
+/// <see cref="InterruptedEpoch"/>, which a checkpoint saves. The next <see cref="Fit"/> finishes that
+/// epoch first — the same sample order, from the next batch — so an interrupted and resumed run
+/// equals one that never stopped.
+/// </para>
 /// </remarks>
 public sealed class Trainer
 {
@@ -101,11 +108,19 @@ public sealed class Trainer
     public int Epoch { get; internal set; }
 
     /// <summary>
-    /// Trains for <paramref name="epochs"/> epochs (fewer when a callback stops it) and returns the
-    /// per-epoch history. Epoch numbers continue across calls.
+    /// The epoch a cancelled <see cref="Fit"/> left unfinished, or null; the next <see cref="Fit"/>
+    /// completes it first (set by <see cref="Checkpoint.Load(string, Trainer, IReadOnlyList{Generator})"/>).
+    /// </summary>
+    public EpochProgress? InterruptedEpoch { get; set; }
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> epochs (fewer when a callback stops it or
+    /// <paramref name="cancellationToken"/> is cancelled) and returns the per-epoch history. Epoch
+    /// numbers continue across calls; an <see cref="InterruptedEpoch"/> is finished first and counts
+    /// as one of the <paramref name="epochs"/>.
     /// </summary>
     /// <exception cref="NonFiniteLossException">A training loss was NaN or infinite.</exception>
-    public History Fit(DataLoader train, DataLoader? validation = null, int epochs = 1)
+    public History Fit(DataLoader train, DataLoader? validation = null, int epochs = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, $"Invalid epochs: {epochs}");
@@ -116,7 +131,12 @@ public sealed class Trainer
             foreach (var cb in Callbacks) cb.OnTrainBegin(Model);
             for (int e = 0; e < epochs; e++)
             {
-                var record = RunEpoch(train, validation, epochs);
+                var record = RunEpoch(train, validation, epochs, cancellationToken);
+                if (record is null)
+                {
+                    history.Interrupted = true;
+                    break;
+                }
                 history.Add(record);
                 string? reason = null;
                 foreach (var cb in Callbacks)
@@ -131,7 +151,8 @@ public sealed class Trainer
                     break;
                 }
             }
-            foreach (var cb in Callbacks) cb.OnTrainEnd(history);
+            if (!history.Interrupted)
+                foreach (var cb in Callbacks) cb.OnTrainEnd(history);
         }
         finally
         {
@@ -140,17 +161,35 @@ public sealed class Trainer
         return history;
     }
 
-    EpochRecord RunEpoch(DataLoader train, DataLoader? validation, int epochs)
+    // Null when cancelled before the epoch's last batch (the epoch is then in InterruptedEpoch).
+    EpochRecord? RunEpoch(DataLoader train, DataLoader? validation, int epochs, CancellationToken cancellationToken)
     {
+        var resume = InterruptedEpoch;
+        InterruptedEpoch = null;
         int epoch = Epoch + 1;
+        if (resume is not null && resume.Epoch != epoch)
+            throw new InvalidOperationException($"Trainer: the interrupted epoch is {resume.Epoch}, but the trainer has completed {Epoch} epochs");
         var clock = Stopwatch.StartNew();
+        double secondsBefore = resume?.Seconds ?? 0;
         Model.Train();
-        int batches = train.Count, step = 0;
-        long samples = 0, correct = 0;
-        double lossSum = 0;
-        bool classification = true;
-        foreach (var batch in train)
+        foreach (var cb in Callbacks) cb.OnEpochBegin(epoch);
+        ulong seed = resume?.EpochSeed ?? train.NextEpochSeed();
+        int batches = train.Count, step = resume?.Batches ?? 0;
+        long samples = resume?.Samples ?? 0, correct = resume?.Correct ?? 0, samplesBefore = samples;
+        double lossSum = resume?.LossSum ?? 0;
+        bool classification = correct >= 0;
+        correct = Math.Max(correct, 0);
+        using var batchesLeft = train.StartEpoch(seed, step);
+        while (true)
         {
+            if (cancellationToken.IsCancellationRequested && step < batches)
+            {
+                InterruptedEpoch = new EpochProgress(epoch, seed, step, samples, lossSum, classification ? correct : -1,
+                                                     secondsBefore + clock.Elapsed.TotalSeconds);
+                return null;
+            }
+            if (!batchesLeft.MoveNext()) break;
+            var batch = batchesLeft.Current;
             step++;
             using (TensorScope.Begin())
             {
@@ -176,7 +215,8 @@ public sealed class Trainer
             }
             if (Progress is not null && (step % _progressInterval == 0 || step == batches))
                 Progress(this, new TrainingProgress(epoch, epochs, step, batches,
-                    samples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), lossSum / samples));
+                    (samples - samplesBefore) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), lossSum / samples,
+                    secondsBefore + clock.Elapsed.TotalSeconds));
         }
         double lr = Optimizer.ParamGroups[0].Lr;
         double trainLoss = samples == 0 ? double.NaN : lossSum / samples;
@@ -188,7 +228,7 @@ public sealed class Trainer
         foreach (var s in EpochSchedulers) s.Step();
         PlateauScheduler?.Step(validation is not null ? valLoss : trainLoss);
         Epoch = epoch;
-        return new EpochRecord(epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, clock.Elapsed.TotalSeconds);
+        return new EpochRecord(epoch, trainLoss, trainAccuracy, valLoss, valAccuracy, lr, secondsBefore + clock.Elapsed.TotalSeconds);
     }
 
     (double Loss, double Accuracy) Validate(DataLoader validation)
