@@ -38,13 +38,12 @@ public sealed class EarlyStopping : ITrainerCallback
     public EarlyStopping(string monitor = "val_loss", MonitorMode mode = MonitorMode.Auto, int patience = 3,
                          double minDelta = 0, int warmupEpochs = 0, bool restoreBestWeights = false)
     {
-        ArgumentNullException.ThrowIfNull(monitor);
-        if (!EpochRecord.MetricNames.Contains(monitor)) throw EpochRecord.UnknownMetric(monitor, nameof(monitor));
+        MetricMonitor.Validate(monitor, nameof(monitor));
         if (patience < 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, $"Invalid patience: {patience}");
         if (!(minDelta >= 0)) throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, $"Invalid minDelta: {minDelta}");
         if (warmupEpochs < 0) throw new ArgumentOutOfRangeException(nameof(warmupEpochs), warmupEpochs, $"Invalid warmupEpochs: {warmupEpochs}");
         Monitor = monitor;
-        Mode = mode != MonitorMode.Auto ? mode : monitor.Contains("accuracy", StringComparison.Ordinal) ? MonitorMode.Max : MonitorMode.Min;
+        Mode = MetricMonitor.Resolve(monitor, mode);
         Patience = patience;
         MinDelta = minDelta;
         WarmupEpochs = warmupEpochs;
@@ -109,7 +108,7 @@ public sealed class EarlyStopping : ITrainerCallback
             throw new InvalidOperationException(
                 $"EarlyStopping monitors '{Monitor}' but epoch {record.Epoch} has no value for it (NaN)\n" +
                 "hint: pass a validation loader to Fit for val_* metrics, or monitor 'loss'");
-        if (BestEpoch == 0 || Improves(v))
+        if (MetricMonitor.Improves(Mode, v, BestValue, BestEpoch != 0, MinDelta))
         {
             BestValue = v;
             BestEpoch = record.Epoch;
@@ -131,8 +130,6 @@ public sealed class EarlyStopping : ITrainerCallback
         _model.LoadStateDict(_bestWeights);
         RestoredEpoch = BestEpoch;
     }
-
-    bool Improves(double v) => Mode == MonitorMode.Min ? v < BestValue - MinDelta : v > BestValue + MinDelta;
 
     OrderedDictionary<string, Tensor> Snapshot()
     {

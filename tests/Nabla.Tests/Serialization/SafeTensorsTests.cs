@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Text;
 using Nabla.Serialization;
 
 namespace Nabla.Tests.SerializationTests;
@@ -16,22 +15,12 @@ public sealed class SafeTensorsTests : IDisposable
     /// <summary>A file from a header written as text and raw data bytes, with the header length as given (or the true one).</summary>
     string Craft(string header, byte[] data, ulong? headerLength = null, string name = "crafted.safetensors")
     {
-        var h = Encoding.UTF8.GetBytes(header);
-        var bytes = new byte[8 + h.Length + data.Length];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, headerLength ?? (ulong)h.Length);
-        h.CopyTo(bytes, 8);
-        data.CopyTo(bytes, 8 + h.Length);
         var path = PathOf(name);
-        File.WriteAllBytes(path, bytes);
+        File.WriteAllBytes(path, SafeTensorsBytes.Build(header, data, headerLength));
         return path;
     }
 
-    static byte[] Floats(params float[] v)
-    {
-        var b = new byte[4 * v.Length];
-        for (int i = 0; i < v.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(4 * i), v[i]);
-        return b;
-    }
+    static byte[] Floats(params float[] v) => SafeTensorsBytes.Floats(v);
 
     /// <summary>Asserts that loading fails with a message naming the file and containing <paramref name="problem"/>.</summary>
     static SafeTensorsException Rejects(string path, string problem)

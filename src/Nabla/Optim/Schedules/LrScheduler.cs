@@ -134,6 +134,14 @@ public abstract class LrScheduler
     /// <exception cref="ArgumentException">The dictionary does not fit this scheduler; the message lists each problem.</exception>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
     {
+        ValidateStateDict(stateDict);
+        Load(stateDict, "");
+        Resume(stateDict);
+    }
+
+    /// <summary>The checks of <see cref="LoadStateDict"/> without loading, so a checkpoint can be validated whole before anything changes.</summary>
+    internal void ValidateStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
         ArgumentNullException.ThrowIfNull(stateDict);
         var problems = new List<string>();
         var used = new HashSet<string>();
@@ -141,8 +149,6 @@ public abstract class LrScheduler
         foreach (var key in stateDict.Keys)
             if (!used.Contains(key)) problems.Add($"unexpected key \"{key}\"");
         SchedulerState.ThrowIfAny(GetType().Name, problems);
-        Load(stateDict, "");
-        Resume(stateDict);
     }
 
     internal virtual void Save(OrderedDictionary<string, Tensor> dict, string prefix)

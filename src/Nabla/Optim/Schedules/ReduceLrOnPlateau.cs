@@ -129,7 +129,7 @@ public sealed class ReduceLrOnPlateau
     public IReadOnlyList<double> MinLrs => _minLrs;
 
     /// <summary>The best metric seen so far (±infinity before the first step).</summary>
-    public double Best { get; private set; }
+    public double Best { get; internal set; }
 
     /// <summary>The number of consecutive epochs without improvement.</summary>
     public int NumBadEpochs { get; private set; }
@@ -223,13 +223,8 @@ public sealed class ReduceLrOnPlateau
         return d;
     }
 
-    /// <summary>
-    /// Restores the progress saved by <see cref="StateDict"/>, after the optimizer's; every problem is
-    /// reported in one exception before anything changes. When the saved rates equal the constructor's
-    /// rates cut <c>num_reductions</c> times, the groups get those exact double values.
-    /// </summary>
-    /// <exception cref="ArgumentException">The dictionary does not fit this scheduler; the message lists each problem.</exception>
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
+    /// <summary>The checks of <see cref="LoadStateDict"/> without loading, so a checkpoint can be validated whole before anything changes.</summary>
+    internal void ValidateStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         var problems = new List<string>();
@@ -243,6 +238,17 @@ public sealed class ReduceLrOnPlateau
         foreach (var key in stateDict.Keys)
             if (!used.Contains(key)) problems.Add($"unexpected key \"{key}\"");
         SchedulerState.ThrowIfAny(nameof(ReduceLrOnPlateau), problems);
+    }
+
+    /// <summary>
+    /// Restores the progress saved by <see cref="StateDict"/>, after the optimizer's; every problem is
+    /// reported in one exception before anything changes. When the saved rates equal the constructor's
+    /// rates cut <c>num_reductions</c> times, the groups get those exact double values.
+    /// </summary>
+    /// <exception cref="ArgumentException">The dictionary does not fit this scheduler; the message lists each problem.</exception>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
+        ValidateStateDict(stateDict);
 
         LastEpoch = (int)stateDict["last_epoch"].Item();
         Best = SchedulerState.Keep(Best, stateDict["best"].Item());
