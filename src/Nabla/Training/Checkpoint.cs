@@ -191,28 +191,71 @@ public static class Checkpoint
     /// <summary>
     /// Saves the trainer's model, optimizer, schedulers (<see cref="Trainer.StepSchedulers"/> then
     /// <see cref="Trainer.EpochSchedulers"/>, and <see cref="Trainer.PlateauScheduler"/>), epoch and step,
+    /// its <see cref="Trainer.InterruptedEpoch"/> when a cancelled <see cref="Trainer.Fit"/> left one,
     /// with the <paramref name="generators"/> and the caller's <paramref name="metadata"/>.
     /// </summary>
     public static void Save(string path, Trainer trainer, IReadOnlyList<Generator>? generators = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
+        var meta = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        if (meta.ContainsKey(InterruptedKey))
+            throw new ArgumentException($"Checkpoint: the metadata key '{InterruptedKey}' is reserved", nameof(metadata));
+        if (trainer.InterruptedEpoch is { } p)
+            meta[InterruptedKey] = string.Join(',',
+                p.Epoch.ToString(CultureInfo.InvariantCulture), p.EpochSeed.ToString("x16", CultureInfo.InvariantCulture),
+                p.Batches.ToString(CultureInfo.InvariantCulture), p.Samples.ToString(CultureInfo.InvariantCulture),
+                Bits(p.LossSum), p.Correct.ToString(CultureInfo.InvariantCulture), Bits(p.Seconds));
         Save(path, trainer.Model, trainer.Optimizer, generators, trainer.Epoch, trainer.GlobalStep,
-             SchedulersOf(trainer), trainer.PlateauScheduler, metadata);
+             SchedulersOf(trainer), trainer.PlateauScheduler, meta);
     }
 
     /// <summary>
-    /// Loads a checkpoint into the trainer's model, optimizer and schedulers and sets its epoch and
-    /// step, so the next <see cref="Trainer.Fit"/> continues the run; all-or-nothing like
+    /// Loads a checkpoint into the trainer's model, optimizer and schedulers and sets its epoch, step
+    /// and <see cref="Trainer.InterruptedEpoch"/>, so the next <see cref="Trainer.Fit"/> continues the
+    /// run where it stopped, even in the middle of an epoch; all-or-nothing like
     /// <see cref="Load(string, Module, Optimizer, IReadOnlyList{Generator}, IReadOnlyList{LrScheduler}, ReduceLrOnPlateau)"/>.
     /// </summary>
     /// <exception cref="SafeTensorsException">The file is malformed, not a Nabla checkpoint, or does not fit the trainer.</exception>
     public static CheckpointInfo Load(string path, Trainer trainer, IReadOnlyList<Generator>? generators = null)
     {
         ArgumentNullException.ThrowIfNull(trainer);
+        EpochProgress? interrupted = null;
+        using (var file = SafeTensorsFile.Open(path))
+            if (file.Metadata.TryGetValue(UserPrefix + InterruptedKey, out var text))
+            {
+                interrupted = ParseInterrupted(file, text);
+                if (file.Metadata.TryGetValue("epoch", out var e) && int.TryParse(e, CultureInfo.InvariantCulture, out int done) && interrupted.Epoch != done + 1)
+                    throw new SafeTensorsException(file.Source, $"the interrupted epoch {interrupted.Epoch} does not follow the {done} epochs completed");
+            }
         var info = Load(path, trainer.Model, trainer.Optimizer, generators, SchedulersOf(trainer), trainer.PlateauScheduler);
         trainer.Epoch = info.Epoch;
         trainer.GlobalStep = info.Step;
-        return info;
+        trainer.InterruptedEpoch = interrupted;
+        var user = new Dictionary<string, string>(info.Metadata, StringComparer.Ordinal);
+        user.Remove(InterruptedKey);
+        return info with { Metadata = user };
+    }
+
+    const string InterruptedKey = "trainer.interrupted_epoch";
+
+    static string Bits(double v) => BitConverter.DoubleToInt64Bits(v).ToString("x16", CultureInfo.InvariantCulture);
+
+    static EpochProgress ParseInterrupted(SafeTensorsFile file, string text)
+    {
+        var parts = text.Split(',');
+        const NumberStyles hex = NumberStyles.HexNumber;
+        var inv = CultureInfo.InvariantCulture;
+        if (parts.Length == 7
+            && int.TryParse(parts[0], NumberStyles.Integer, inv, out int epoch) && epoch >= 1
+            && ulong.TryParse(parts[1], hex, inv, out ulong seed)
+            && int.TryParse(parts[2], NumberStyles.Integer, inv, out int batches) && batches >= 0
+            && long.TryParse(parts[3], NumberStyles.Integer, inv, out long samples) && samples >= 0
+            && long.TryParse(parts[4], hex, inv, out long lossBits)
+            && long.TryParse(parts[5], NumberStyles.Integer, inv, out long correct) && correct >= -1
+            && long.TryParse(parts[6], hex, inv, out long secondsBits))
+            return new EpochProgress(epoch, seed, batches, samples, BitConverter.Int64BitsToDouble(lossBits), correct,
+                                     BitConverter.Int64BitsToDouble(secondsBits));
+        throw new SafeTensorsException(file.Source, $"metadata '{UserPrefix}{InterruptedKey}' is malformed: '{text}'");
     }
 
     static List<LrScheduler> SchedulersOf(Trainer trainer) => [.. trainer.StepSchedulers, .. trainer.EpochSchedulers];

@@ -93,3 +93,69 @@ public class TrainerCancellationTests
         public void OnTrainEnd(History history) => Ended = true;
     }
 }
+
+public sealed class InterruptedCheckpointTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("nabla-interrupt-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    sealed record Run(Trainer Trainer, DataLoader Loader, Generator[] Generators);
+
+    static Run Setup(ulong seed)
+    {
+        var dropout = new Generator(seed + 5);
+        var model = new Sequential(new Linear(2, 8, generator: new Generator(seed)), new Relu(),
+                                   new Dropout(0.3, generator: dropout), new Linear(8, 2, generator: new Generator(seed + 1)));
+        var opt = new Adam(model.Parameters(), lr: 0.01);
+        var trainer = new Trainer(model, new CrossEntropyLoss(), opt);
+        trainer.StepSchedulers.Add(new CosineAnnealingLr(opt, tMax: 24));
+        var shuffle = new Generator(seed + 7);
+        return new Run(trainer, new DataLoader(Separable(30, 1), batchSize: 4, shuffle: true, generator: shuffle), [dropout, shuffle]);
+    }
+
+    static int[] Bits(Module m) =>
+        m.Parameters().SelectMany(p => p.Data.ToArray()).Select(BitConverter.SingleToInt32Bits).ToArray();
+
+    [Fact]
+    public void CancelMidEpoch_SaveCheckpoint_LoadIntoAFreshTrainer_FinishesBitwiseAsTheUninterruptedRun()
+    {
+        var a = Setup(3);
+        a.Trainer.Fit(a.Loader, epochs: 3);
+
+        var b = Setup(3);
+        using var cts = new CancellationTokenSource();
+        b.Trainer.Progress += (_, p) => { if (p.Epoch == 2 && p.Batch == 3) cts.Cancel(); };
+        b.Trainer.Fit(b.Loader, epochs: 3, cancellationToken: cts.Token);
+        var path = Path.Combine(_dir, "ckpt.safetensors");
+        Checkpoint.Save(path, b.Trainer, b.Generators, new Dictionary<string, string> { ["note"] = "kept" });
+
+        var c = Setup(40); // other weights, other generator states
+        var info = Checkpoint.Load(path, c.Trainer, c.Generators);
+        Assert.Equal(1, info.Epoch);
+        Assert.Equal(11, info.Step);
+        Assert.Equal(new Dictionary<string, string> { ["note"] = "kept" }, info.Metadata); // the trainer's own key is not the user's
+        Assert.Equal(new EpochProgress(2, b.Trainer.InterruptedEpoch!.EpochSeed, 3, 12, b.Trainer.InterruptedEpoch.LossSum, b.Trainer.InterruptedEpoch.Correct,
+                                       b.Trainer.InterruptedEpoch.Seconds), c.Trainer.InterruptedEpoch);
+        c.Trainer.Fit(c.Loader, epochs: 2);
+        Assert.Equal(24, c.Trainer.GlobalStep);
+        Assert.Equal(Bits(a.Trainer.Model), Bits(c.Trainer.Model));
+    }
+
+    [Fact]
+    public void Load_RejectsAMalformedInterruptedEpoch_AndChangesNothing()
+    {
+        var b = Setup(3);
+        var path = Path.Combine(_dir, "bad.safetensors");
+        b.Trainer.Fit(b.Loader, epochs: 1);
+        // A hand-made entry under the reserved key, as a corrupt or edited file would have it.
+        Nabla.Training.Checkpoint.Save(path, b.Trainer.Model, b.Trainer.Optimizer, b.Generators, 1, 7,
+            [.. b.Trainer.StepSchedulers], null, new Dictionary<string, string> { ["trainer.interrupted_epoch"] = "2,zz,1" });
+        var c = Setup(40);
+        var before = Bits(c.Trainer.Model);
+        var ex = Assert.Throws<Nabla.Serialization.SafeTensorsException>(() => Checkpoint.Load(path, c.Trainer, c.Generators));
+        Assert.Contains("user.trainer.interrupted_epoch' is malformed", ex.Message);
+        Assert.Equal(before, Bits(c.Trainer.Model));
+        Assert.Null(c.Trainer.InterruptedEpoch);
+    }
+}

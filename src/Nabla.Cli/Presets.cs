@@ -1,0 +1,106 @@
+using Nabla.Nn;
+
+namespace Nabla.Cli;
+
+/// <summary>
+/// The model presets of <c>nabla train --model</c>, for 1 x 28 x 28 images and 10 classes, built
+/// from a configuration (width, batch norm, dropout, initialization) with a seeded generator.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item><c>cnn</c>: Conv(1→32, 3x3, pad 1) [BN] ReLU MaxPool(2), Conv(32→64) [BN] ReLU MaxPool(2),
+/// Flatten, Dropout, Linear(3136→10) — the cnn_train model of the benchmarks (about 33,000 parameters).</item>
+/// <item><c>mlp</c>: Flatten, Linear(784→512) [BN] ReLU Dropout, Linear(512→256) [BN] ReLU Dropout, Linear(256→10).</item>
+/// <item><c>resnet</c>: ResNet-8 — Conv(1→16, no bias) BN ReLU, three basic residual blocks 16→16,
+/// 16→32 (stride 2), 32→64 (stride 2), global average pooling, Dropout, Linear(64→10).</item>
+/// </list>
+/// <c>--width k</c> multiplies every channel and hidden-unit count by k.
+/// </remarks>
+internal static class Presets
+{
+    public const int Classes = 10;
+
+    public static Sequential Build(TrainConfig c, Generator generator)
+    {
+        int w = c.Width;
+        var layers = new List<Module>();
+        switch (c.Model)
+        {
+            case "cnn":
+                ConvBlock(layers, 1, 32 * w, c.BatchNorm, generator);
+                ConvBlock(layers, 32 * w, 64 * w, c.BatchNorm, generator);
+                layers.Add(new Flatten());
+                if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
+                layers.Add(new Linear(64 * w * 7 * 7, Classes, generator: generator));
+                break;
+            case "mlp":
+                layers.Add(new Flatten());
+                int inputs = 28 * 28;
+                foreach (int units in new[] { 512 * w, 256 * w })
+                {
+                    layers.Add(new Linear(inputs, units, bias: !c.BatchNorm, generator: generator));
+                    if (c.BatchNorm) layers.Add(new BatchNorm1d(units));
+                    layers.Add(new Relu());
+                    if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
+                    inputs = units;
+                }
+                layers.Add(new Linear(inputs, Classes, generator: generator));
+                break;
+            case "resnet":
+                layers.Add(new Conv2d(1, 16 * w, 3, padding: 1, bias: false, generator: generator));
+                layers.Add(new BatchNorm2d(16 * w));
+                layers.Add(new Relu());
+                layers.Add(new BasicBlock(16 * w, 16 * w, 1, generator));
+                layers.Add(new BasicBlock(16 * w, 32 * w, 2, generator));
+                layers.Add(new BasicBlock(32 * w, 64 * w, 2, generator));
+                layers.Add(new AdaptiveAvgPool2d(1));
+                layers.Add(new Flatten());
+                if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
+                layers.Add(new Linear(64 * w, Classes, generator: generator));
+                break;
+            default:
+                throw new CliException($"unknown model preset '{c.Model}'; expected one of {string.Join(", ", TrainConfig.Models)}");
+        }
+        var model = new Sequential([.. layers]);
+        Initialize(model, c.Init, generator);
+        return model;
+    }
+
+    // Conv [BN] ReLU MaxPool(2): with batch norm the three run as one fused kernel in Sequential.
+    static void ConvBlock(List<Module> layers, int inChannels, int outChannels, bool batchNorm, Generator g)
+    {
+        layers.Add(new Conv2d(inChannels, outChannels, 3, padding: 1, bias: !batchNorm, generator: g));
+        if (batchNorm) layers.Add(new BatchNorm2d(outChannels));
+        layers.Add(new Relu());
+        layers.Add(new MaxPool2d(2));
+    }
+
+    /// <summary>
+    /// Re-initializes every convolution and linear weight: <c>kaiming</c> draws from N(0, 2 / fan_in),
+    /// keeping the variance of ReLU activations constant through depth (He et al. 2015); <c>xavier</c>
+    /// draws from U(±√(6 / (fan_in + fan_out))), which keeps it for linear or tanh units (Glorot and
+    /// Bengio 2010); both zero the biases. <c>default</c> keeps PyTorch's initialization.
+    /// </summary>
+    public static void Initialize(Module model, string init, Generator generator)
+    {
+        if (init == "default") return;
+        var weightInit = init switch
+        {
+            "kaiming" => Init.KaimingNormal(nonlinearity: Nonlinearity.Relu),
+            "xavier" => Init.XavierUniform(),
+            _ => throw new CliException($"unknown initialization '{init}'; expected one of {string.Join(", ", TrainConfig.Inits)}"),
+        };
+        foreach (var m in model.Modules())
+        {
+            var (weight, bias) = m switch
+            {
+                Conv2d conv => (conv.Weight, conv.Bias),
+                Linear lin => (lin.Weight, lin.Bias),
+                _ => (null, null),
+            };
+            if (weight is null) continue;
+            weightInit.Fill(weight, generator);
+            if (bias is not null) Init.Zeros().Fill(bias, generator);
+        }
+    }
+}
