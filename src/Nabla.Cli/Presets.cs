@@ -31,7 +31,10 @@ internal static class Presets
                 ConvBlock(layers, 32 * w, 64 * w, c.BatchNorm, generator);
                 layers.Add(new Flatten());
                 if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
-                layers.Add(new Linear(64 * w * 7 * 7, Classes, generator: generator));
+                layers.Add(new Linear(64 * w * 7 * 7, 256 * w, generator: generator));
+                layers.Add(new Relu());
+                if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
+                layers.Add(new Linear(256 * w, Classes, generator: generator));
                 break;
             case "mlp":
                 layers.Add(new Flatten());

@@ -1,1 +1,15 @@
-Console.WriteLine("x");
+using Nabla.Cli;
+using Spectre.Console;
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // The first Ctrl+C asks training to stop after its batch and save a checkpoint; a second one kills.
+    if (cancel.IsCancellationRequested) return;
+    e.Cancel = true;
+    cancel.Cancel();
+    Console.Error.WriteLine("nabla: stopping after this batch (Ctrl+C again to kill without saving)");
+};
+// Redirected output (a log file, CI) has no width; 80 columns would wrap the tables.
+if (Console.IsOutputRedirected) AnsiConsole.Console.Profile.Width = 160;
+return Cli.Run(args, AnsiConsole.Console, Console.Error, cancel.Token);

@@ -225,7 +225,14 @@ internal sealed class TrainConfig
         {
             var spec = Array.Find(Options, o => o.Key == key)
                 ?? throw CliException.File($"{path}: unknown key '{key}'{ArgParser.Suggest(key, Options.Select(o => o.Key))}");
-            checkedValues[key] = spec.Check(value, $"{path}: '{key}'");
+            try
+            {
+                checkedValues[key] = spec.Check(value, $"{path}: '{key}'");
+            }
+            catch (CliException e)
+            {
+                throw CliException.File(e.Message); // a file's problem, not a flag's
+            }
         }
         return checkedValues;
     }

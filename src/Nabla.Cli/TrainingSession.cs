@@ -98,7 +98,7 @@ internal sealed class TrainingSession
         }
     }
 
-    static LrScheduler Warmup(Optimizer opt, int steps) => new LinearLr(opt, startFactor: 0.01, endFactor: 1, totalIters: steps);
+    static LinearLr Warmup(Optimizer opt, int steps) => new LinearLr(opt, startFactor: 0.01, endFactor: 1, totalIters: steps);
 
     static LrScheduler WithWarmup(Optimizer opt, int warmup, LrScheduler main) =>
         warmup == 0 ? main : new SequentialLr(opt, [Warmup(opt, warmup), main], [warmup]);

@@ -1,0 +1,115 @@
+using System.Reflection;
+using Nabla.Data;
+using Nabla.Serialization;
+using Spectre.Console;
+
+namespace Nabla.Cli;
+
+/// <summary>
+/// The <c>nabla</c> command: <c>train</c>, <c>eval</c>, <c>predict</c>, <c>augment</c>. A mistake
+/// (a bad flag, a missing or corrupt file) is one line on standard error and a non-zero exit code:
+/// 2 for usage, 1 for files and data, 130 for a run interrupted by Ctrl+C (its checkpoint saved).
+/// </summary>
+internal static class Cli
+{
+    static readonly (string Name, string Summary, OptionSpec[] Options, string Usage)[] Commands =
+    [
+        ("train", "train a model on Fashion-MNIST and write a run folder", TrainCommand.Options, "nabla train [options]"),
+        ("eval", "test metrics and the confusion matrix of a trained run", EvalCommand.Options, "nabla eval RUN [options]"),
+        ("predict", "the top classes of image files", PredictCommand.Options, "nabla predict RUN FILE... [options]"),
+        ("augment", "a PNG grid previewing an augmentation policy", AugmentCommand.Options, "nabla augment [options]"),
+    ];
+
+    public static int Run(string[] args, IAnsiConsole console, TextWriter error, CancellationToken cancel)
+    {
+        try
+        {
+            if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+            {
+                if (args.Length > 1) return Help(console, args[1]);
+                Usage(console);
+                return args.Length == 0 ? 2 : 0;
+            }
+            if (args[0] is "--version")
+            {
+                console.WriteLine(typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown");
+                return 0;
+            }
+            var rest = args.Skip(1).ToArray();
+            if (rest.Any(a => a is "--help" or "-h")) return Help(console, args[0]);
+            return args[0] switch
+            {
+                "train" => TrainCommand.Run(rest, console, cancel),
+                "eval" => EvalCommand.Run(rest, console),
+                "predict" => PredictCommand.Run(rest, console),
+                "augment" => AugmentCommand.Run(rest, console),
+                _ => throw new CliException($"unknown command '{args[0]}'{ArgParser.Suggest(args[0], Commands.Select(c => c.Name))}; commands: {string.Join(", ", Commands.Select(c => c.Name))}"),
+            };
+        }
+        catch (CliException e)
+        {
+            return Fail(error, e.Message, e.ExitCode);
+        }
+        catch (Exception e) when (e is DataFormatException or SafeTensorsException or IOException or UnauthorizedAccessException)
+        {
+            return Fail(error, RunData.FirstLine(e.Message), 1);
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("NABLA_DEBUG") is not "1")
+        {
+            return Fail(error, $"internal error: {e.GetType().Name}: {RunData.FirstLine(e.Message)} (set NABLA_DEBUG=1 for the stack trace)", 70);
+        }
+    }
+
+    static int Fail(TextWriter error, string message, int code)
+    {
+        error.WriteLine($"nabla: error: {message}");
+        return code;
+    }
+
+    static void Usage(IAnsiConsole console)
+    {
+        console.MarkupLine("[bold]nabla[/]: train and use neural networks with Nabla (pure .NET).");
+        console.WriteLine();
+        var grid = new Grid().AddColumn().AddColumn();
+        foreach (var c in Commands) grid.AddRow(new Markup($"  [bold]{c.Name}[/]"), new Text(c.Summary));
+        console.Write(grid);
+        console.WriteLine();
+        console.WriteLine("nabla COMMAND --help lists a command's options. Examples:");
+        console.WriteLine("  nabla train                                   the default CNN on Fashion-MNIST, about 10 epochs");
+        console.WriteLine("  nabla train --model mlp --epochs 20 --out runs/mlp");
+        console.WriteLine("  nabla train --resume runs/mlp                 continue after Ctrl+C");
+        console.WriteLine("  nabla eval runs/mlp --tta flip");
+        console.WriteLine("  nabla predict runs/mlp shirt.jpg boot.png");
+        console.WriteLine("  nabla augment --augment randaugment --index 3 --out preview.png");
+    }
+
+    static int Help(IAnsiConsole console, string name)
+    {
+        var command = Array.Find(Commands, c => c.Name == name);
+        if (command.Name is null)
+            throw new CliException($"unknown command '{name}'{ArgParser.Suggest(name, Commands.Select(c => c.Name))}; commands: {string.Join(", ", Commands.Select(c => c.Name))}");
+        console.MarkupLineInterpolated($"[bold]{command.Usage}[/]: {command.Summary}");
+        console.WriteLine();
+        var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
+        foreach (var o in command.Options)
+        {
+            string value = o.Kind switch
+            {
+                OptionKind.Switch => "",
+                OptionKind.Choice => " " + string.Join("|", o.Choices!),
+                OptionKind.Int => " N",
+                OptionKind.Number => " X",
+                _ => " PATH",
+            };
+            grid.AddRow(new Text($"  {o.Flag}{value}"), new Text(o.Help));
+        }
+        console.Write(grid);
+        if (name == "train")
+        {
+            console.WriteLine();
+            console.WriteLine("Switches take --name or --no-name. A JSON config file (--config) uses the flags' names with underscores");
+            console.WriteLine("(\"batch_size\": 64); flags override it. The data folder can also be set with NABLA_DATA_DIR.");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Globalization;
+using Nabla.Data;
+using Nabla.Nn;
+using Nabla.Vision;
+using Nabla.Vision.Transforms;
+using Spectre.Console;
+
+namespace Nabla.Cli;
+
+/// <summary>
+/// <c>nabla predict RUN FILES...</c>: the top-k classes, with probabilities, of image files (PNG,
+/// JPEG, BMP). Each image is turned into what the model was trained on: grey, 28 x 28, a light
+/// object on a dark background (photographs of a garment on a light background are inverted;
+/// <c>--invert</c> decides), normalized with the training set's statistics.
+/// </summary>
+internal static class PredictCommand
+{
+    public static readonly OptionSpec[] Options =
+    [
+        new("--top-k", OptionKind.Int, "classes to show per image (default 3)"),
+        new("--invert", OptionKind.Choice, "invert the grey levels: auto (when the border is lighter than the middle), yes, no", ["auto", "yes", "no"]),
+        new("--threads", OptionKind.Int, "compute threads (default NABLA_NUM_THREADS or the processor count)"),
+    ];
+
+    public static int Run(IReadOnlyList<string> args, IAnsiConsole console)
+    {
+        var parsed = ArgParser.Parse("predict", args, Options);
+        if (parsed.Positionals.Count < 2)
+            throw new CliException("nabla predict expects a run folder (or model file) and at least one image file (usage: nabla predict RUN FILE...)");
+        if (parsed.Int("threads") is int threads)
+        {
+            if (threads < 1 || threads > 1024) throw new CliException($"--threads must be between 1 and 1024; got {threads}");
+            Threading.NumThreads = threads;
+        }
+        var saved = SavedModel.Load(parsed.Positionals[0]);
+        int classes = saved.Classes.Count;
+        int k = parsed.Int("top_k") ?? 3;
+        if (k < 1 || k > classes) throw new CliException($"--top-k must be between 1 and the {classes} classes; got {k}");
+        string invert = parsed.Text("invert") ?? "auto";
+
+        var files = parsed.Positionals.Skip(1).ToList();
+        var images = new List<Tensor>();
+        var inverted = new List<bool>();
+        foreach (var file in files)
+        {
+            if (!File.Exists(file)) throw CliException.File($"image file not found: {file}");
+            Tensor image;
+            try
+            {
+                image = Image.Load(file, grayscale: true);
+            }
+            catch (DataFormatException e)
+            {
+                throw CliException.File(RunData.FirstLine(e.Message));
+            }
+            var (prepared, flipped) = Prepare(image, invert);
+            images.Add(prepared);
+            inverted.Add(flipped);
+        }
+        var batch = saved.Stats.Apply(Tensor.Stack([.. images], 0));
+        float[] probs;
+        saved.Model.Eval();
+        using (Autograd.NoGrad()) probs = Functional.Softmax(saved.Model.Forward(batch), 1).ToArray();
+
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("file");
+        for (int j = 1; j <= k; j++) table.AddColumn(k == 1 ? "class" : $"#{j}");
+        for (int i = 0; i < files.Count; i++)
+        {
+            var order = Enumerable.Range(0, classes).OrderByDescending(c => probs[i * classes + c]).ThenBy(c => c).Take(k);
+            var cells = new List<string> { Markup.Escape(files[i]) + (inverted[i] ? " [grey](inverted)[/]" : "") };
+            cells.AddRange(order.Select(c => Markup.Escape($"{saved.Classes[c]} {(100 * probs[i * classes + c]).ToString("F1", CultureInfo.InvariantCulture)}%")));
+            table.AddRow(cells.ToArray());
+        }
+        console.Write(table);
+        return 0;
+    }
+
+    /// <summary>A (1, H, W) grey image in [0, 1] resized to 28 x 28 and, when asked or when its border is lighter than its centre, inverted.</summary>
+    internal static (Tensor Image, bool Inverted) Prepare(Tensor grey, string invert)
+    {
+        var resized = new Resize(28, 28).Apply(grey, new Generator(0));
+        var px = resized.ToArray();
+        bool flip = invert switch
+        {
+            "yes" => true,
+            "no" => false,
+            _ => BorderMean(px) > CentreMean(px),
+        };
+        if (flip) for (int i = 0; i < px.Length; i++) px[i] = 1 - px[i];
+        return (Tensor.FromArray(px, 1, 28, 28), flip);
+    }
+
+    static double BorderMean(float[] px)
+    {
+        double sum = 0;
+        int n = 0;
+        for (int y = 0; y < 28; y++)
+            for (int x = 0; x < 28; x++)
+                if (y < 2 || y >= 26 || x < 2 || x >= 26) { sum += px[y * 28 + x]; n++; }
+        return sum / n;
+    }
+
+    static double CentreMean(float[] px)
+    {
+        double sum = 0;
+        for (int y = 7; y < 21; y++)
+            for (int x = 7; x < 21; x++) sum += px[y * 28 + x];
+        return sum / (14 * 14);
+    }
+}

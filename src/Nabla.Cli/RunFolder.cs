@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Nabla.Training;
+
+namespace Nabla.Cli;
+
+/// <summary>
+/// The files of a run: <c>config.json</c> (the effective configuration), <c>metrics.csv</c> (one
+/// row per epoch, rewritten after each), <c>checkpoint.safetensors</c> (everything needed to resume,
+/// written after each epoch and on Ctrl+C), <c>best.safetensors</c> (the weights of the best
+/// validation loss), and at the end <c>model.safetensors</c>, <c>summary.json</c>, <c>loss.png</c>
+/// and <c>accuracy.png</c>. Every file is written to a temporary name and renamed, so a crash never
+/// leaves half a file.
+/// </summary>
+internal sealed class RunFolder(string path)
+{
+    public string Path { get; } = path;
+    public string Config => File("config.json");
+    public string Metrics => File("metrics.csv");
+    public string Checkpoint => File("checkpoint.safetensors");
+    public string Best => File("best.safetensors");
+    public string Model => File(SavedModel.FileName);
+    public string Summary => File("summary.json");
+    public string LossPlot => File("loss.png");
+    public string AccuracyPlot => File("accuracy.png");
+
+    string File(string name) => System.IO.Path.Combine(Path, name);
+
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static string DefaultPath(string model) =>
+        System.IO.Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + model);
+
+    /// <summary>Creates the folder for a new run; a folder that already holds a run is refused, so nothing is overwritten.</summary>
+    public static RunFolder CreateNew(string path)
+    {
+        var run = new RunFolder(path);
+        if (System.IO.File.Exists(path)) throw CliException.File($"--out {path} is a file, not a folder");
+        if (System.IO.File.Exists(run.Checkpoint) || System.IO.File.Exists(run.Model) || System.IO.File.Exists(run.Config))
+            throw CliException.File($"--out {path} already holds a run; choose another folder, or continue it with nabla train --resume {path}");
+        try
+        {
+            Directory.CreateDirectory(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CliException.File($"cannot create the run folder {path}: {e.Message}");
+        }
+        return run;
+    }
+
+    public static void WriteJson(string file, JsonNode node) => WriteText(file, node.ToJsonString(Indented) + "\n");
+
+    public static void WriteText(string file, string text)
+    {
+        var tmp = file + ".tmp";
+        System.IO.File.WriteAllText(tmp, text, new UTF8Encoding(false));
+        System.IO.File.Move(tmp, file, overwrite: true);
+    }
+
+    public const string MetricsHeader = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds";
+
+    public void WriteMetrics(IReadOnlyList<EpochRecord> records)
+    {
+        var sb = new StringBuilder(MetricsHeader).Append('\n');
+        foreach (var r in records)
+            sb.Append(string.Join(',', r.Epoch.ToString(CultureInfo.InvariantCulture), Num(r.TrainLoss), Num(r.TrainAccuracy),
+                Num(r.ValidationLoss), Num(r.ValidationAccuracy), Num(r.LearningRate), Num(r.Seconds))).Append('\n');
+        WriteText(Metrics, sb.ToString());
+    }
+
+    static string Num(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Reads metrics.csv back (for --resume): the records of the epochs completed.</summary>
+    public List<EpochRecord> ReadMetrics()
+    {
+        if (!System.IO.File.Exists(Metrics)) return [];
+        var lines = System.IO.File.ReadAllLines(Metrics);
+        if (lines.Length == 0 || lines[0] != MetricsHeader) throw CliException.File($"{Metrics}: not a nabla metrics file (expected the header '{MetricsHeader}')");
+        var records = new List<EpochRecord>();
+        for (int i = 1; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0) continue;
+            var f = lines[i].Split(',');
+            double D(int k) => f[k].Length == 0 ? double.NaN
+                : double.TryParse(f[k], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+                : throw CliException.File($"{Metrics}: line {i + 1}: '{f[k]}' is not a number");
+            if (f.Length != 7 || !int.TryParse(f[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int epoch) || epoch != records.Count + 1)
+                throw CliException.File($"{Metrics}: line {i + 1} is malformed: '{lines[i]}'");
+            records.Add(new EpochRecord(epoch, D(1), D(2), D(3), D(4), D(5), D(6)));
+        }
+        return records;
+    }
+
+    /// <summary>The loss and accuracy curves, training and validation, one PNG each.</summary>
+    public void WritePlots(IReadOnlyList<EpochRecord> records, string title)
+    {
+        Plots.Curves(LossPlot, records, r => r.TrainLoss, r => r.ValidationLoss, "loss (cross-entropy)", title);
+        Plots.Curves(AccuracyPlot, records, r => r.TrainAccuracy, r => r.ValidationAccuracy, "accuracy", title);
+    }
+}

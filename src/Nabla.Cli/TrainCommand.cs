@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Nabla.Data;
+using Nabla.Nn;
+using Nabla.Serialization;
+using Nabla.Training;
+using Spectre.Console;
+
+namespace Nabla.Cli;
+
+/// <summary>
+/// <c>nabla train</c>: trains a model preset on Fashion-MNIST and writes a run folder (see
+/// <see cref="RunFolder"/>). Ctrl+C stops between two batches and saves a checkpoint;
+/// <c>--resume RUN</c> continues exactly where it stopped.
+/// </summary>
+internal static class TrainCommand
+{
+    static readonly OptionSpec ConfigOption = new("--config", OptionKind.Path, "JSON file of options (keys as in a run's config.json); flags override it", InConfig: false);
+    static readonly OptionSpec ResumeOption = new("--resume", OptionKind.Path, "continue the run in this folder from its checkpoint, with its saved configuration", InConfig: false);
+
+    public static readonly OptionSpec[] Options = [.. TrainConfig.Options, ConfigOption, ResumeOption];
+
+    // What --resume may change: how the work is spread over this machine, never what is computed.
+    static readonly string[] ResumeMayChange = ["threads", "workers"];
+
+    public static int Run(IReadOnlyList<string> args, IAnsiConsole console, CancellationToken cancel)
+    {
+        var parsed = ArgParser.Parse("train", args, Options);
+        if (parsed.Positionals.Count > 0)
+            throw new CliException($"nabla train takes no positional arguments; got '{parsed.Positionals[0]}' (options start with --)");
+        var clock = Stopwatch.StartNew();
+
+        RunFolder run;
+        TrainConfig config;
+        bool resuming = parsed.Text("resume") is not null;
+        if (resuming)
+        {
+            string dir = parsed.Text("resume")!;
+            foreach (var (key, _) in parsed.Options)
+                if (key != "resume" && !ResumeMayChange.Contains(key))
+                    throw new CliException($"--resume continues a run with its saved configuration; --{key.Replace('_', '-')} cannot be changed (only --threads and --workers can)");
+            if (!Directory.Exists(dir)) throw CliException.File($"--resume: run folder not found: {dir}");
+            run = new RunFolder(dir);
+            if (!File.Exists(run.Config)) throw CliException.File($"--resume: {dir} has no config.json: not a run folder");
+            if (!File.Exists(run.Checkpoint)) throw CliException.File($"--resume: {dir} has no checkpoint.safetensors to resume from");
+            var values = TrainConfig.ReadFile(run.Config);
+            foreach (var key in ResumeMayChange) values[key] = parsed.Options[key]?.DeepClone() ?? (key == "threads" ? null : values[key]?.DeepClone());
+            config = TrainConfig.From(values);
+        }
+        else
+        {
+            var values = parsed.Text("config") is string file ? TrainConfig.ReadFile(file) : new JsonObject();
+            var flags = (JsonObject)parsed.Options.DeepClone();
+            flags.Remove("config");
+            var merged = TrainConfig.Merge(values, flags);
+            var probe = TrainConfig.From(merged); // checks every value before anything is written
+            merged["out"] = probe.Out ?? RunFolder.DefaultPath(probe.Model);
+            config = TrainConfig.From(merged);
+            run = RunFolder.CreateNew(config.Out!);
+        }
+
+        var data = RunData.Load(config);
+        var session = new TrainingSession(config, data);
+        var trainer = session.Trainer;
+        var past = new List<EpochRecord>();
+        if (resuming)
+        {
+            try
+            {
+                Checkpoint.Load(run.Checkpoint, trainer, session.Generators);
+            }
+            catch (SafeTensorsException e)
+            {
+                throw CliException.File($"--resume: {RunData.FirstLine(e.Message)}");
+            }
+            past = run.ReadMetrics();
+            if (past.Count < trainer.Epoch)
+                throw CliException.File($"--resume: {run.Metrics} has {past.Count} epochs but the checkpoint was taken after {trainer.Epoch}");
+            past.RemoveRange(trainer.Epoch, past.Count - trainer.Epoch);
+        }
+        else
+        {
+            RunFolder.WriteJson(run.Config, config.ToJson());
+        }
+
+        PrintHeader(console, config, data, session, run, resuming);
+        var view = new ProgressView(console);
+        view.ShowPast(past, config.Epochs);
+        trainer.Progress += (_, p) => view.OnProgress(p);
+        var runCallback = new RunCallback(run, session, past, view);
+        trainer.Callbacks.Add(runCallback);
+        EarlyStopping? early = null;
+        if (config.Patience > 0)
+        {
+            early = new EarlyStopping("val_loss", MonitorMode.Min, config.Patience, config.MinDelta);
+            trainer.Callbacks.Add(new Replayed(early, past));
+        }
+
+        int epochsLeft = config.Epochs - trainer.Epoch;
+        History history;
+        try
+        {
+            history = epochsLeft > 0 ? view.Run(() => trainer.Fit(session.TrainLoader, session.ValidationLoader, epochsLeft, cancel)) : new History();
+        }
+        catch (NonFiniteLossException e)
+        {
+            throw CliException.File($"{RunData.FirstLine(e.Message)} (the weights are left as they were at the end of epoch {trainer.Epoch} in {run.Checkpoint}; try a lower --lr or --clip-grad)");
+        }
+        if (history.Interrupted)
+        {
+            Checkpoint.Save(run.Checkpoint, trainer, session.Generators);
+            var at = trainer.InterruptedEpoch!;
+            console.MarkupLineInterpolated($"[yellow]Interrupted[/] in epoch {at.Epoch} after {at.Batches} of {session.TrainLoader.Count} batches; the checkpoint is saved in {run.Checkpoint}.");
+            console.MarkupLineInterpolated($"Continue with: [bold]nabla train --resume {run.Path}[/]");
+            return 130;
+        }
+        var records = runCallback.Records;
+        if (history.StopReason is { } reason) console.MarkupLineInterpolated($"[yellow]Early stopping:[/] {reason}");
+
+        int bestEpoch = runCallback.BestEpoch;
+        if (config.Patience > 0 && bestEpoch > 0 && bestEpoch != records[^1].Epoch)
+        {
+            session.Model.LoadStateDict(SavedModel.Load(run.Best).Model.StateDict());
+            console.MarkupLineInterpolated($"Restored the weights of epoch {bestEpoch}, the best validation loss ({runCallback.BestValue:F4}).");
+        }
+
+        var loss = trainer.LossFunction;
+        var test = Metrics.Evaluate(session.Model, session.TestLoader, loss, topK: 5);
+        SavedModel.Save(run.Model, session.Model, config, data.Stats);
+        double seconds = records.Sum(r => r.Seconds);
+        var summary = new JsonObject
+        {
+            ["test_accuracy"] = test.Accuracy,
+            ["test_loss"] = test.Loss,
+            ["test_top5_accuracy"] = test.TopKAccuracy,
+            ["epochs"] = records.Count,
+            ["seconds"] = Math.Round(seconds, 2),
+            ["best_epoch"] = bestEpoch == 0 ? null : bestEpoch,
+            ["best_val_loss"] = bestEpoch == 0 ? null : runCallback.BestValue,
+            ["restored_best_weights"] = config.Patience > 0 && bestEpoch > 0 && bestEpoch != records[^1].Epoch,
+            ["stop_reason"] = history.StopReason,
+            ["model"] = config.Model,
+            ["parameters"] = session.Model.ParameterCount(),
+            ["data"] = data.Source,
+            ["train_samples"] = data.Train.Count,
+            ["val_samples"] = data.Validation?.Count ?? 0,
+            ["test_samples"] = data.Test.Count,
+            ["threads"] = config.Threads,
+            ["per_class_accuracy"] = PerClass(test.PerClassAccuracy),
+            ["confusion_matrix"] = Confusion(test.ConfusionMatrix),
+        };
+        RunFolder.WriteJson(run.Summary, summary);
+        run.WritePlots(records, $"{config.Model} on Fashion-MNIST");
+
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("test").AddColumn(new TableColumn("value").RightAligned());
+        table.AddRow("accuracy", Pct(test.Accuracy));
+        table.AddRow("top-5 accuracy", Pct(test.TopKAccuracy));
+        table.AddRow("loss", test.Loss.ToString("F4", CultureInfo.InvariantCulture));
+        table.AddRow("epochs", records.Count.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("training time", ProgressView.Clock(seconds));
+        console.Write(table);
+        console.MarkupLineInterpolated($"Wrote {run.Path}: model.safetensors, config.json, metrics.csv, summary.json, loss.png, accuracy.png ({ProgressView.Clock(clock.Elapsed.TotalSeconds)} in all).");
+        return 0;
+    }
+
+    static string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
+
+    internal static JsonObject PerClass(double[] accuracy)
+    {
+        var o = new JsonObject();
+        for (int i = 0; i < accuracy.Length; i++)
+            o[i < FashionMnist.Classes.Count ? FashionMnist.Classes[i] : i.ToString(CultureInfo.InvariantCulture)] = double.IsNaN(accuracy[i]) ? null : accuracy[i];
+        return o;
+    }
+
+    internal static JsonArray Confusion(long[,] m)
+    {
+        var rows = new JsonArray();
+        for (int t = 0; t < m.GetLength(0); t++)
+        {
+            var row = new JsonArray();
+            for (int p = 0; p < m.GetLength(1); p++) row.Add(m[t, p]);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    static void PrintHeader(IAnsiConsole console, TrainConfig c, RunData data, TrainingSession s, RunFolder run, bool resuming)
+    {
+        console.MarkupLineInterpolated($"[bold]nabla train[/] {(resuming ? "resuming " : "")}→ {run.Path}");
+        console.MarkupLineInterpolated($"data: {data.Source}: {data.Train.Count:N0} training, {data.Validation?.Count ?? 0:N0} validation, {data.Test.Count:N0} test images");
+        console.MarkupLineInterpolated($"model: {c.Model}, {s.Model.ParameterCount():N0} parameters; {c.Threads} threads");
+        var grid = new Grid().AddColumn().AddColumn().AddColumn().AddColumn();
+        var entries = c.ToJson().Select(kv => (kv.Key, kv.Value?.ToJsonString() ?? "null")).ToList();
+        for (int i = 0; i < entries.Count; i += 2)
+        {
+            var (k1, v1) = entries[i];
+            var (k2, v2) = i + 1 < entries.Count ? entries[i + 1] : ("", "");
+            grid.AddRow(new Text(k1, new Style(Color.Grey)), new Text(v1), new Text(k2, new Style(Color.Grey)), new Text(v2));
+        }
+        console.Write(new Panel(grid).Header("configuration (saved as config.json)").Border(BoxBorder.Rounded));
+        if (resuming)
+            console.MarkupLineInterpolated($"resuming after epoch {s.Trainer.Epoch}{(s.Trainer.InterruptedEpoch is { } p ? $", batch {p.Batches} of epoch {p.Epoch}" : "")}");
+    }
+
+    /// <summary>
+    /// After each epoch: the metrics file, the checkpoint, and best.safetensors when the validation
+    /// loss is the best so far (the weights early stopping restores).
+    /// </summary>
+    sealed class RunCallback(RunFolder run, TrainingSession session, List<EpochRecord> past, ProgressView view) : ITrainerCallback
+    {
+        public List<EpochRecord> Records { get; } = [.. past];
+        public int BestEpoch { get; private set; } = Best(past).Epoch;
+        public double BestValue { get; private set; } = Best(past).Value;
+
+        static (int Epoch, double Value) Best(List<EpochRecord> records)
+        {
+            (int, double) best = (0, double.NaN);
+            foreach (var r in records)
+                if (!double.IsNaN(r.ValidationLoss) && (best.Item1 == 0 || r.ValidationLoss < best.Item2)) best = (r.Epoch, r.ValidationLoss);
+            return best;
+        }
+
+        public string? OnEpochEnd(EpochRecord record)
+        {
+            Records.Add(record);
+            run.WriteMetrics(Records);
+            if (!double.IsNaN(record.ValidationLoss) && (BestEpoch == 0 || record.ValidationLoss < BestValue))
+            {
+                (BestEpoch, BestValue) = (record.Epoch, record.ValidationLoss);
+                SavedModel.Save(run.Best, session.Model, session.Config, session.Data.Stats);
+            }
+            Checkpoint.Save(run.Checkpoint, session.Trainer, session.Generators);
+            view.OnEpoch(record, session.Config.Epochs);
+            return null;
+        }
+    }
+
+    /// <summary>A callback that first sees the epochs a resumed run completed before, so its counts continue.</summary>
+    sealed class Replayed(ITrainerCallback inner, IReadOnlyList<EpochRecord> past) : ITrainerCallback
+    {
+        public void OnTrainBegin(Module model)
+        {
+            inner.OnTrainBegin(model);
+            foreach (var r in past) inner.OnEpochEnd(r);
+        }
+
+        public void OnEpochBegin(int epoch) => inner.OnEpochBegin(epoch);
+
+        public string? OnEpochEnd(EpochRecord record) => inner.OnEpochEnd(record);
+
+        public void OnTrainEnd(History history) => inner.OnTrainEnd(history);
+    }
+}

@@ -1,0 +1,245 @@
+using System.Globalization;
+using Nabla.Cli;
+using Nabla.Nn;
+using Nabla.Serialization;
+using Nabla.Vision;
+using static Nabla.Cli.Tests.CliHarness;
+
+namespace Nabla.Cli.Tests;
+
+[Collection("Cli")]
+public sealed class CommandTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("nabla-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string P(string name) => Path.Combine(_dir, name);
+
+    [Fact]
+    public void Train_WritesTheRunFolder_AndEvalPredictUseIt()
+    {
+        var run = P("run");
+        var r = Run(Tiny(run));
+        Assert.True(r.Code == 0, r.Error + r.Out);
+        foreach (var f in new[] { "model.safetensors", "config.json", "metrics.csv", "summary.json", "loss.png", "accuracy.png", "checkpoint.safetensors", "best.safetensors" })
+            Assert.True(File.Exists(Path.Combine(run, f)), f);
+        Assert.Contains("epoch 2/2", r.Out);
+        Assert.Contains("test", r.Out);
+
+        var summary = Json(Path.Combine(run, "summary.json"));
+        double acc = summary["test_accuracy"]!.GetValue<double>();
+        Assert.InRange(acc, 0.3, 1.0); // 10 classes: chance is 0.1; 2 epochs on 270 images learn more than that
+        Assert.Equal(2, summary["epochs"]!.GetValue<int>());
+        Assert.Equal(2000, summary["test_samples"]!.GetValue<int>());
+        Assert.Equal(270, summary["train_samples"]!.GetValue<int>());
+        Assert.Equal(30, summary["val_samples"]!.GetValue<int>());
+        Assert.True(summary["seconds"]!.GetValue<double>() > 0);
+        Assert.Equal(10, summary["confusion_matrix"]!.AsArray().Count);
+        long total = summary["confusion_matrix"]!.AsArray().SelectMany(row => row!.AsArray()).Sum(v => v!.GetValue<long>());
+        Assert.Equal(2000, total);
+
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        Assert.Equal(RunFolder.MetricsHeader, lines[0]);
+        Assert.Equal(3, lines.Length);
+        var config = Json(Path.Combine(run, "config.json"));
+        Assert.Equal("mlp", config["model"]!.GetValue<string>());
+        Assert.Equal(run, config["out"]!.GetValue<string>());
+
+        // The PNGs are real images.
+        Assert.Equal(3, Image.Load(Path.Combine(run, "loss.png")).Shape[0]);
+
+        // model.safetensors has PyTorch's keys and loads back into the preset.
+        using (var file = SafeTensorsFile.Open(Path.Combine(run, "model.safetensors")))
+            Assert.Contains("1.weight", file.Names);
+
+        // eval gives the test accuracy train reported, and writes its own summary.
+        var e = Run("eval", run, "--data", SubsetDir, "--out", P("eval"));
+        Assert.True(e.Code == 0, e.Error);
+        Assert.Contains("confusion matrix", e.Out);
+        Assert.Equal(acc, Json(P("eval/summary.json"))["test_accuracy"]!.GetValue<double>());
+        var flip = Run("eval", run, "--data", SubsetDir, "--tta", "flip");
+        Assert.Equal(0, flip.Code);
+
+        // predict: a test image saved as PNG, and its negative (auto-inverted back).
+        var test = Nabla.Data.FashionMnist.Load(SubsetDir, train: false);
+        var image = test.Get(0).Input;
+        Image.Save(image, P("a.png"));
+        Image.Save(1f - image, P("b.png"));
+        var p = Run("predict", run, P("a.png"), P("b.png"), "--top-k", "2");
+        Assert.True(p.Code == 0, p.Error);
+        Assert.Contains("a.png", p.Out);
+        Assert.Contains("b.png (inverted)", p.Out);
+        Assert.Contains("%", p.Out);
+    }
+
+    [Fact]
+    public void Interrupted_ThenResumed_EqualsTheUninterruptedRun()
+    {
+        var whole = Run(Tiny(P("whole")));
+        Assert.Equal(0, whole.Code);
+
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel(); // Ctrl+C before the first batch: the run stops at once and saves a checkpoint
+        var stopped = Run(cancelled.Token, Tiny(P("resumed")));
+        Assert.Equal(130, stopped.Code);
+        Assert.Contains("Interrupted in epoch 1 after 0 of", stopped.Out);
+        Assert.Contains("nabla train --resume", stopped.Out);
+        Assert.False(File.Exists(P("resumed/model.safetensors")));
+
+        var badResume = Run("train", "--resume", P("resumed"), "--lr", "0.5");
+        Assert.Equal(2, badResume.Code);
+        Assert.Contains("--lr cannot be changed", badResume.Error);
+
+        var resumed = Run("train", "--resume", P("resumed"), "--threads", "2");
+        Assert.True(resumed.Code == 0, resumed.Error);
+        Assert.Equal(File.ReadAllLines(P("whole/metrics.csv")).Select(DropSeconds), File.ReadAllLines(P("resumed/metrics.csv")).Select(DropSeconds));
+        using var a = SafeTensorsFile.Open(P("whole/model.safetensors"));
+        using var b = SafeTensorsFile.Open(P("resumed/model.safetensors"));
+        foreach (var name in a.Names)
+            Assert.Equal(a.ReadTensor(name).ToArray(), b.ReadTensor(name).ToArray());
+    }
+
+    static string DropSeconds(string line) => line[..line.LastIndexOf(',')];
+
+    [Fact]
+    public void EarlyStopping_StopsRestoresAndSaysWhy()
+    {
+        // A learning rate this high makes the validation loss climb after the first epochs.
+        var r = Run(Tiny(P("es"), "--epochs", "12", "--patience", "1", "--lr", "0.5", "--schedule", "none", "--min-delta", "0.05"));
+        Assert.True(r.Code == 0, r.Error);
+        var summary = Json(P("es/summary.json"));
+        Assert.Contains("Early stopping: val_loss did not improve", r.Out);
+        Assert.True(summary["epochs"]!.GetValue<int>() < 12);
+        Assert.NotNull(summary["stop_reason"]);
+    }
+
+    [Fact]
+    public void Augment_WritesAPreviewGrid()
+    {
+        var r = Run("augment", "--augment", "flip-crop", "--erasing", "0.5", "--count", "6", "--columns", "3", "--data", SubsetDir, "--out", P("g.png"));
+        Assert.True(r.Code == 0, r.Error);
+        var grid = Image.Load(P("g.png"), grayscale: true);
+        Assert.Equal(2 * 28 + 3 * AugmentationPreview.Border, grid.Shape[1], 1e9);
+    }
+
+    [Theory]
+    [InlineData(2, "unknown command 'trian' (did you mean 'train'?)", "trian")]
+    [InlineData(2, "nabla train: unknown option '--epoch' (did you mean '--epochs'?)", "train", "--epoch", "3")]
+    [InlineData(2, "nabla eval expects one run folder", "eval")]
+    [InlineData(1, "run folder or model file not found", "eval", "/nonexistent/run")]
+    [InlineData(1, "--data: folder not found", "train", "--data", "/nonexistent/data")]
+    [InlineData(1, "config file not found", "train", "--config", "/nonexistent/c.json")]
+    [InlineData(1, "--resume: run folder not found", "train", "--resume", "/nonexistent/run")]
+    [InlineData(2, "nabla predict expects a run folder", "predict", "x")]
+    [InlineData(2, "--augment none with no --erasing: nothing to preview", "augment", "--augment", "none")]
+    public void Mistakes_AreOneLineOnStandardErrorWithAnExitCode(int code, string expected, params string[] args)
+    {
+        var r = Run(args);
+        Assert.Equal(code, r.Code);
+        Assert.StartsWith("nabla: error: ", r.Error);
+        Assert.Contains(expected, r.Error);
+        Assert.Single(r.Error.TrimEnd('\n', '\r').Split('\n'));
+    }
+
+    [Fact]
+    public void CorruptOrForeignModelFiles_AreRefusedClearly()
+    {
+        var run = P("run");
+        Assert.Equal(0, Run(Tiny(run)).Code);
+        var model = Path.Combine(run, "model.safetensors");
+        var bytes = File.ReadAllBytes(model);
+
+        File.WriteAllBytes(P("truncated.safetensors"), bytes[..(bytes.Length / 2)]);
+        var t = Run("eval", P("truncated.safetensors"), "--data", SubsetDir);
+        Assert.Equal(1, t.Code);
+        Assert.Contains("truncated.safetensors", t.Error);
+
+        var huge = (byte[])bytes.Clone();
+        BitConverter.GetBytes(1L << 62).CopyTo(huge, 0);
+        File.WriteAllBytes(P("huge.safetensors"), huge);
+        var h = Run("eval", P("huge.safetensors"), "--data", SubsetDir);
+        Assert.Equal(1, h.Code);
+        Assert.Contains("header length", h.Error);
+
+        SafeTensors.Save(P("foreign.safetensors"), new Linear(4, 3).StateDict());
+        var f = Run("eval", P("foreign.safetensors"));
+        Assert.Equal(1, f.Code);
+        Assert.Contains("not a model saved by nabla train", f.Error);
+
+        // A model whose configuration names another preset than its weights fit.
+        using (var file = SafeTensorsFile.Open(model))
+        {
+            var meta = file.Metadata.ToDictionary();
+            meta["config"] = meta["config"].Replace("\"mlp\"", "\"cnn\"", StringComparison.Ordinal);
+            SafeTensors.Save(P("mismatch.safetensors"), file.Names.Select(n => new KeyValuePair<string, Tensor>(n, file.ReadTensor(n))).ToList(), meta);
+        }
+        var m = Run("eval", P("mismatch.safetensors"));
+        Assert.Equal(1, m.Code);
+        Assert.Contains("the weights do not fit a cnn model", m.Error);
+
+        // A corrupt checkpoint stops --resume with the file's problem, and changes nothing in the folder.
+        File.WriteAllBytes(Path.Combine(run, "checkpoint.safetensors"), bytes[..100]);
+        var before = File.ReadAllText(Path.Combine(run, "metrics.csv"));
+        var r = Run("train", "--resume", run);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("--resume: safetensors file", r.Error);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(run, "metrics.csv")));
+    }
+
+    [Fact]
+    public void Train_RefusesToOverwriteARun()
+    {
+        var run = P("run");
+        Assert.Equal(0, Run(Tiny(run)).Code);
+        var stamp = File.GetLastWriteTimeUtc(Path.Combine(run, "model.safetensors"));
+        var r = Run(Tiny(run));
+        Assert.Equal(1, r.Code);
+        Assert.Contains("already holds a run", r.Error);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(run, "model.safetensors")));
+    }
+
+    [Fact]
+    public void Help_ListsEveryOption()
+    {
+        var r = Run("train", "--help");
+        Assert.Equal(0, r.Code);
+        foreach (var o in TrainCommand.Options) Assert.Contains(o.Flag, r.Out);
+        Assert.Equal(0, Run("help", "eval").Code);
+        Assert.Equal(2, Run().Code); // no command: usage, and a usage error
+    }
+}
+
+public class PresetTests
+{
+    [Theory]
+    [InlineData("cnn", true)]
+    [InlineData("cnn", false)]
+    [InlineData("mlp", true)]
+    [InlineData("mlp", false)]
+    [InlineData("resnet", true)]
+    public void Presets_MapImagesToTenScores(string model, bool batchNorm)
+    {
+        var flags = new List<string> { "--model", model, batchNorm ? "--batch-norm" : "--no-batch-norm" };
+        var c = TrainConfig.From(ArgParser.Parse("train", flags, TrainCommand.Options).Options);
+        var net = Presets.Build(c, new Generator(1));
+        net.Eval();
+        using var noGrad = Autograd.NoGrad();
+        Assert.Equal([3, 10], net.Forward(Tensor.Randn(3, 1, 28, 28)).Shape.ToArray());
+        Assert.Equal(batchNorm, net.Modules().Any(m => m is BatchNorm1d or BatchNorm2d));
+    }
+
+    [Theory]
+    [InlineData("kaiming", 2.0 / (32 * 9))]  // He: Var = 2 / fan_in
+    [InlineData("xavier", 2.0 / (32 * 9 + 64 * 9))] // Glorot: Var = 2 / (fan_in + fan_out)
+    public void Initialization_HasTheTextbookVariance(string init, double variance)
+    {
+        var c = TrainConfig.From(ArgParser.Parse("train", ["--init", init], TrainCommand.Options).Options);
+        var net = Presets.Build(c, new Generator(2));
+        var conv2 = net.Modules().OfType<Conv2d>().ElementAt(1); // 64 x 32 x 3 x 3: 18,432 weights
+        var w = conv2.Weight.Data.ToArray();
+        double mean = w.Average(v => (double)v), var = w.Average(v => (v - mean) * (v - mean));
+        Assert.InRange(var / variance, 0.95, 1.05);
+        Assert.InRange(Math.Abs(mean), 0, 0.01);
+    }
+}
