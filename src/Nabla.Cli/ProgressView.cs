@@ -73,7 +73,7 @@ internal sealed class ProgressView
         AddRow(r, epochs);
         if (_context is not null)
         {
-            _status = "[grey]validating done; next epoch…[/]";
+            _status = r.Epoch < epochs ? "[grey]next epoch…[/]" : "[grey]testing…[/]";
             _context.UpdateTarget(Render());
         }
     }
@@ -81,7 +81,7 @@ internal sealed class ProgressView
     void AddRow(EpochRecord r, int epochs)
     {
         string[] cells = [$"{r.Epoch}/{epochs}", Loss(r.TrainLoss), Pct(r.TrainAccuracy), Loss(r.ValidationLoss), Pct(r.ValidationAccuracy),
-                          r.LearningRate.ToString("G3", CultureInfo.InvariantCulture), Clock(r.Seconds)];
+                          r.LearningRate.ToString("G3", CultureInfo.InvariantCulture).ToLowerInvariant(), Clock(r.Seconds)];
         _table.AddRow(cells);
         if (!_live) // one unwrapped line per epoch, for logs
             _console.Profile.Out.Writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
