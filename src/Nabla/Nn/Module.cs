@@ -28,7 +28,11 @@ public abstract class Module
     string? _nameInParent;
 
     /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
-    public bool IsTraining { get; private set; } = true;
+    /// <remarks>
+    /// The setter is internal so that Monte Carlo dropout can switch one module without recursing
+    /// into its children and restore every module's own mode afterwards; users call <see cref="Train"/>.
+    /// </remarks>
+    public bool IsTraining { get; internal set; } = true;
 
     /// <summary>Runs the module on <paramref name="input"/>.</summary>
     public Tensor Forward(Tensor input)
