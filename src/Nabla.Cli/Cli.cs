@@ -18,6 +18,8 @@ internal static class Cli
         ("eval", "test metrics and the confusion matrix of a trained run", EvalCommand.Options, "nabla eval RUN [options]"),
         ("predict", "the top classes of image files", PredictCommand.Options, "nabla predict RUN FILE... [options]"),
         ("augment", "a PNG grid previewing an augmentation policy", AugmentCommand.Options, "nabla augment [options]"),
+        ("ensemble train", "train K members differing by seed (and, with --bagging, by bootstrap resample)", EnsembleTrainCommand.Options, "nabla ensemble train --members K [--bagging] --out DIR [train options]"),
+        ("ensemble eval", "combine trained runs and report members, ensemble and growth", EnsembleEvalCommand.Options, "nabla ensemble eval RUN... [--out DIR]"),
     ];
 
     public static int Run(string[] args, IAnsiConsole console, TextWriter error, CancellationToken cancel)
@@ -26,7 +28,7 @@ internal static class Cli
         {
             if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
             {
-                if (args.Length > 1) return Help(console, args[1]);
+                if (args.Length > 1) return Help(console, string.Join(' ', args.Skip(1)));
                 Usage(console);
                 return args.Length == 0 ? 2 : 0;
             }
@@ -35,10 +37,20 @@ internal static class Cli
                 console.WriteLine(typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown");
                 return 0;
             }
+            string name = args[0];
             var rest = args.Skip(1).ToArray();
-            if (rest.Any(a => a is "--help" or "-h")) return Help(console, args[0]);
-            return args[0] switch
+            if (name == "ensemble")
             {
+                if (rest.Length == 0 || rest[0] is not ("train" or "eval"))
+                    throw new CliException($"nabla ensemble expects train or eval; got {(rest.Length == 0 ? "nothing" : $"'{rest[0]}'")}");
+                name = "ensemble " + rest[0];
+                rest = rest[1..];
+            }
+            if (rest.Any(a => a is "--help" or "-h")) return Help(console, name);
+            return name switch
+            {
+                "ensemble train" => EnsembleTrainCommand.Run(rest, console, cancel),
+                "ensemble eval" => EnsembleEvalCommand.Run(rest, console),
                 "train" => TrainCommand.Run(rest, console, cancel),
                 "eval" => EvalCommand.Run(rest, console),
                 "predict" => PredictCommand.Run(rest, console),
@@ -81,6 +93,8 @@ internal static class Cli
         console.WriteLine("  nabla eval runs/mlp --tta flip");
         console.WriteLine("  nabla predict runs/mlp shirt.jpg boot.png");
         console.WriteLine("  nabla augment --augment randaugment --index 3 --out preview.png");
+        console.WriteLine("  nabla ensemble train --members 5 --bagging --out runs/ens && nabla ensemble eval runs/ens --out runs/ens/eval");
+        console.WriteLine("  nabla eval runs/mlp --mc-dropout 50 --out runs/mlp/mc");
     }
 
     static int Help(IAnsiConsole console, string name)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Nabla.Data;
 using Nabla.Nn;
 using Nabla.Training;
 using Spectre.Console;
@@ -9,18 +8,22 @@ namespace Nabla.Cli;
 
 /// <summary>
 /// <c>nabla eval RUN</c>: the test metrics of a trained model — accuracy, top-5 accuracy, loss,
-/// per-class accuracy and the confusion matrix — optionally with test-time augmentation
-/// (<c>--tta flip</c>: the class probabilities averaged over the image and its mirror image).
+/// per-class accuracy, the confusion matrix — and how well its probabilities are calibrated:
+/// negative log-likelihood, expected calibration error (15 bins), Brier score, predictive entropy,
+/// against temperature scaling fitted on the run's validation split (the baseline to beat).
+/// <c>--mc-dropout T</c> also evaluates Monte Carlo dropout (T stochastic passes, batch norm in
+/// evaluation mode); <c>--tta flip</c> averages each image with its mirror image.
 /// </summary>
 internal static class EvalCommand
 {
     public static readonly OptionSpec[] Options =
     [
         new("--data", OptionKind.Path, "folder with Fashion-MNIST's IDX files (default as for nabla train)"),
+        new("--mc-dropout", OptionKind.Int, "also evaluate Monte Carlo dropout with this many stochastic passes (e.g. 50)"),
         new("--tta", OptionKind.Choice, "test-time augmentation: none, or flip (average over the image and its mirror)", ["none", "flip"]),
         new("--batch-size", OptionKind.Int, "images per forward pass (default 512)"),
         new("--threads", OptionKind.Int, "compute threads (default NABLA_NUM_THREADS or the processor count)"),
-        new("--out", OptionKind.Path, "folder to write summary.json into"),
+        new("--out", OptionKind.Path, "folder to write summary.json and reliability.png into"),
     ];
 
     public static int Run(IReadOnlyList<string> args, IAnsiConsole console)
@@ -30,26 +33,72 @@ internal static class EvalCommand
             throw new CliException($"nabla eval expects one run folder (or model file); got {parsed.Positionals.Count} (usage: nabla eval RUN [options])");
         int batch = parsed.Int("batch_size") ?? 512;
         if (batch < 1) throw new CliException($"--batch-size must be at least 1; got {batch}");
-        if (parsed.Int("threads") is int threads)
-        {
-            if (threads < 1 || threads > 1024) throw new CliException($"--threads must be between 1 and 1024; got {threads}");
-            Threading.NumThreads = threads;
-        }
+        SetThreads(parsed);
         string tta = parsed.Text("tta") ?? "none";
+        int? mcSamples = parsed.Int("mc_dropout");
+        if (mcSamples is < 1 or > 10000) throw new CliException($"--mc-dropout must be between 1 and 10000 passes; got {mcSamples}");
+        if (mcSamples is not null && tta != "none") throw new CliException("--mc-dropout and --tta cannot be combined");
         string runPath = parsed.Positionals[0];
+        string? dataDir = parsed.Text("data");
         var saved = SavedModel.Load(runPath);
-        var (_, rawTest, source) = RunData.LoadFashionMnist(parsed.Text("data"));
-        var test = new TensorDataset(saved.Stats.Apply(rawTest.Inputs), rawTest.Targets);
-        var loader = new DataLoader(test, batch);
+        if (mcSamples is not null && !saved.Model.Modules().Any(m => m is Dropout or Dropout2d))
+            throw new CliException($"--mc-dropout needs a model with dropout; {runPath} was trained with --dropout 0");
+        var (test, source) = Inference.TestSet(dataDir);
+        var inputs = Inference.Inputs(saved, test.Inputs);
+        var targets = test.Targets;
 
-        var result = Evaluate(saved.Model, loader, tta == "flip");
-        console.MarkupLineInterpolated($"[bold]nabla eval[/] {runPath} on {source} ({test.Count:N0} test images{(tta == "none" ? "" : $", test-time augmentation: {tta}")})");
-        var table = new Table().Border(TableBorder.Rounded).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-        table.AddRow("accuracy", Pct(result.Accuracy));
-        table.AddRow("top-5 accuracy", Pct(result.TopKAccuracy));
-        table.AddRow("loss (NLL)", result.Loss.ToString("F4", CultureInfo.InvariantCulture));
+        var logits = Inference.Logits(saved.Model, inputs, batch);
+        var deterministicProbs = Functional.Softmax(logits, 1);
+        var rows = new List<(string Name, Tensor Probs)> { ("deterministic", deterministicProbs) };
+        var reports = new JsonObject { ["deterministic"] = PredictionReport.Of(deterministicProbs, targets).ToJson() };
+
+        // The baseline: one temperature, fitted on the validation split the run held out.
+        double? temperature = null;
+        if (saved.Config.ValSplit > 0)
+        {
+            var validation = RunData.Load(saved.Config.WithData(dataDir)).Validation!;
+            var (valInputs, valTargets) = Materialize(validation);
+            temperature = TemperatureScaling.Fit(Inference.Logits(saved.Model, valInputs, batch), valTargets);
+            var scaled = TemperatureScaling.Apply(logits, temperature.Value);
+            rows.Add(($"temperature-scaled (T = {temperature:F3})", scaled));
+            var json = PredictionReport.Of(scaled, targets).ToJson();
+            json["temperature"] = temperature;
+            reports["temperature_scaling"] = json;
+        }
+
+        Tensor main = deterministicProbs;
+        if (tta == "flip")
+        {
+            var mirrored = Functional.Softmax(Inference.Logits(saved.Model, MirrorImages(inputs), batch), 1);
+            main = (deterministicProbs + mirrored) * 0.5f;
+            rows.Add(("flip TTA", main));
+            reports["flip_tta"] = PredictionReport.Of(main, targets).ToJson();
+        }
+        McDropoutResult? mc = null;
+        if (mcSamples is int t)
+        {
+            mc = McDropout.Predict(saved.Model, inputs, t, batch);
+            main = mc.MeanProbabilities;
+            rows.Add(($"MC dropout ({t} passes)", main));
+            var json = PredictionReport.Of(main, targets).ToJson();
+            json["samples"] = t;
+            AddMutualInformation(json, mc, main, targets);
+            reports["mc_dropout"] = json;
+        }
+
+        var mainReport = PredictionReport.Of(main, targets);
+        var acc = new MetricsAccumulator(topK: 5);
+        acc.Add(main, targets, mainReport.Nll * targets.Numel);
+
+        console.MarkupLineInterpolated($"[bold]nabla eval[/] {runPath} on {source} ({test.Count:N0} test images)");
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var col in PredictionReport.Columns) table.AddColumn(col == "predictor" ? new TableColumn(col) : new TableColumn(col).RightAligned());
+        foreach (var (name, probs) in rows) table.AddRow(PredictionReport.Of(probs, targets).Cells(name));
         console.Write(table);
-        console.Write(ConfusionTable(result.ConfusionMatrix, saved.Classes));
+        console.MarkupLineInterpolated($"top-5 accuracy {100 * acc.TopKAccuracy:F2}%; mean entropy of correct predictions {mainReport.MeanEntropyCorrect:F4}, of mistakes {mainReport.MeanEntropyMisclassified:F4}");
+        if (mc is not null)
+            console.MarkupLineInterpolated($"mean mutual information (the epistemic part of the entropy) {mc.MutualInformation.Average():F4}");
+        console.Write(ConfusionTable(acc.ConfusionMatrix, saved.Classes));
 
         if (parsed.Text("out") is string outDir)
         {
@@ -58,42 +107,60 @@ internal static class EvalCommand
             {
                 ["run"] = runPath,
                 ["data"] = source,
-                ["tta"] = tta,
-                ["test_accuracy"] = result.Accuracy,
-                ["test_loss"] = result.Loss,
-                ["test_top5_accuracy"] = result.TopKAccuracy,
                 ["test_samples"] = test.Count,
-                ["per_class_accuracy"] = TrainCommand.PerClass(result.PerClassAccuracy),
-                ["confusion_matrix"] = TrainCommand.Confusion(result.ConfusionMatrix),
+                ["predictor"] = mc is not null ? "mc_dropout" : tta == "flip" ? "flip_tta" : "deterministic",
+                ["accuracy"] = mainReport.Accuracy,
+                ["nll"] = mainReport.Nll,
+                ["ece"] = mainReport.Ece,
+                ["brier"] = mainReport.Brier,
+                ["mean_entropy"] = mainReport.MeanEntropy,
+                ["test_accuracy"] = mainReport.Accuracy,
+                ["test_loss"] = mainReport.Nll,
+                ["test_top5_accuracy"] = acc.TopKAccuracy,
+                ["per_class_accuracy"] = TrainCommand.PerClass(acc.PerClassAccuracy),
+                ["confusion_matrix"] = TrainCommand.Confusion(acc.ConfusionMatrix),
             };
+            foreach (var (k, v) in reports) summary[k] = v!.DeepClone();
             RunFolder.WriteJson(Path.Combine(outDir, "summary.json"), summary);
-            console.MarkupLineInterpolated($"Wrote {Path.Combine(outDir, "summary.json")}");
+            UncertaintyPlots.Reliability(Path.Combine(outDir, "reliability.png"),
+                rows.Select(r => (r.Name, Calibration.ReliabilityDiagram(r.Probs, targets), Calibration.ExpectedCalibrationError(r.Probs, targets))).ToList());
+            console.MarkupLineInterpolated($"Wrote {Path.Combine(outDir, "summary.json")} and reliability.png");
         }
         return 0;
     }
 
-    /// <summary>
-    /// Test metrics; with <paramref name="flip"/>, each image's class probabilities are the mean of
-    /// the model's softmax on the image and on its mirror image, and the loss is the NLL of that mean.
-    /// </summary>
-    internal static MetricsAccumulator Evaluate(Module model, DataLoader loader, bool flip)
+    internal static void SetThreads(ArgParser.Result parsed)
     {
-        var acc = new MetricsAccumulator(topK: 5);
-        model.Eval();
-        using var noGrad = Autograd.NoGrad();
-        foreach (var batch in loader)
+        if (parsed.Int("threads") is not int threads) return;
+        if (threads < 1 || threads > 1024) throw new CliException($"--threads must be between 1 and 1024; got {threads}");
+        Threading.NumThreads = threads;
+    }
+
+    static void AddMutualInformation(JsonObject json, McDropoutResult mc, Tensor probs, Tensor targets)
+    {
+        var p = probs.ToArray();
+        var t = targets.ToArray();
+        int n = t.Length, c = p.Length / n;
+        double right = 0, wrong = 0;
+        int nRight = 0;
+        for (int i = 0; i < n; i++)
         {
-            using var scope = TensorScope.Begin();
-            var p = Functional.Softmax(model.Forward(batch.Inputs), 1);
-            if (flip) p = (p + Functional.Softmax(model.Forward(MirrorImages(batch.Inputs)), 1)) * 0.5f;
-            var probs = p.ToArray();
-            var targets = batch.Targets.ToArray();
-            int n = batch.Size, c = probs.Length / n;
-            double nll = 0;
-            for (int i = 0; i < n; i++) nll -= Math.Log(Math.Max(probs[i * c + (int)targets[i]], 1e-30f));
-            acc.Add(p, batch.Targets, nll);
+            int best = 0;
+            for (int k = 1; k < c; k++) if (p[i * c + k] > p[i * c + best]) best = k;
+            if (best == (int)t[i]) { right += mc.MutualInformation[i]; nRight++; }
+            else wrong += mc.MutualInformation[i];
         }
-        return acc;
+        json["mean_mutual_information"] = mc.MutualInformation.Average();
+        json["mean_mutual_information_correct"] = nRight == 0 ? null : right / nRight;
+        json["mean_mutual_information_misclassified"] = nRight == n ? null : wrong / (n - nRight);
+    }
+
+    /// <summary>A dataset's inputs and targets as two tensors.</summary>
+    internal static (Tensor Inputs, Tensor Targets) Materialize(Nabla.Data.IDataset data)
+    {
+        var loader = new Nabla.Data.DataLoader(data, Math.Max(1, data.Count));
+        foreach (var b in loader) return (b.Inputs, b.Targets);
+        throw new CliException("the validation split is empty");
     }
 
     /// <summary>Each (C, H, W) image of an (N, C, H, W) batch mirrored left to right.</summary>
@@ -107,7 +174,7 @@ internal static class EvalCommand
         return Tensor.FromArray(dst, [.. images.Shape]);
     }
 
-    static Table ConfusionTable(long[,] m, IReadOnlyList<string> classes)
+    internal static Table ConfusionTable(long[,] m, IReadOnlyList<string> classes)
     {
         int c = m.GetLength(0);
         var table = new Table().Border(TableBorder.Simple).Title("confusion matrix (rows: true class, columns: predicted)");
@@ -123,11 +190,9 @@ internal static class EvalCommand
                 row += m[t, p];
                 cells.Add(p == t ? $"[bold]{m[t, p]}[/]" : m[t, p] == 0 ? "[grey]·[/]" : m[t, p].ToString(CultureInfo.InvariantCulture));
             }
-            cells.Add(row == 0 ? "—" : Pct((double)m[t, t] / row));
+            cells.Add(row == 0 ? "—" : (100.0 * m[t, t] / row).ToString("F2", CultureInfo.InvariantCulture) + "%");
             table.AddRow(cells.ToArray());
         }
         return table;
     }
-
-    static string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
 }

@@ -32,3 +32,59 @@ internal static class Plots
         line.MarkerSize = keep.Length <= 30 ? 6 : 0;
     }
 }
+
+/// <summary>Reliability diagrams and the ensemble's error as it grows.</summary>
+internal static class UncertaintyPlots
+{
+    /// <summary>
+    /// Accuracy against confidence per bin for each predictor, with the diagonal a perfectly
+    /// calibrated predictor would follow; points below it are overconfident.
+    /// </summary>
+    public static void Reliability(string path, IReadOnlyList<(string Name, ReliabilityBin[] Bins, double Ece)> predictors)
+    {
+        var plot = new ScottPlot.Plot();
+        var diagonal = plot.Add.Line(0, 0, 1, 1);
+        diagonal.LinePattern = ScottPlot.LinePattern.Dashed;
+        diagonal.LegendText = "perfect calibration";
+        foreach (var (name, bins, ece) in predictors)
+        {
+            var used = bins.Where(b => b.Count > 0).ToArray();
+            var line = plot.Add.Scatter(used.Select(b => b.MeanConfidence).ToArray(), used.Select(b => b.Accuracy).ToArray());
+            line.LegendText = $"{name} (ECE {ece:F4})";
+            line.LineWidth = 2;
+            line.MarkerSize = 6;
+        }
+        plot.Title("reliability diagram (15 equal-width bins)");
+        plot.XLabel("confidence (highest probability)");
+        plot.YLabel("accuracy");
+        plot.Axes.SetLimits(0, 1, 0, 1);
+        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
+        Save(plot, path);
+    }
+
+    /// <summary>The test error of the ensemble of the first k members, k = 1..K, and each member's own error.</summary>
+    public static void EnsembleGrowth(string path, double[] ensembleError, double[] memberError)
+    {
+        var plot = new ScottPlot.Plot();
+        double[] ks = Enumerable.Range(1, ensembleError.Length).Select(k => (double)k).ToArray();
+        var ens = plot.Add.Scatter(ks, ensembleError.Select(e => 100 * e).ToArray());
+        ens.LegendText = "ensemble of the first k members";
+        ens.LineWidth = 2;
+        var members = plot.Add.Scatter(ks, memberError.Select(e => 100 * e).ToArray());
+        members.LegendText = "member k alone";
+        members.LineWidth = 0;
+        members.MarkerSize = 8;
+        plot.Title("test error as the ensemble grows");
+        plot.XLabel("members k");
+        plot.YLabel("test error (%)");
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        Save(plot, path);
+    }
+
+    static void Save(ScottPlot.Plot plot, string path)
+    {
+        var tmp = path + ".tmp.png";
+        plot.SavePng(tmp, 800, 500);
+        File.Move(tmp, path, overwrite: true);
+    }
+}

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Nabla.Data;
 using Nabla.Nn;
+using Nabla.Training;
 using Nabla.Vision;
 using Nabla.Vision.Transforms;
 using Spectre.Console;
@@ -19,6 +20,7 @@ internal static class PredictCommand
     [
         new("--top-k", OptionKind.Int, "classes to show per image (default 3)"),
         new("--invert", OptionKind.Choice, "invert the grey levels: auto (when the border is lighter than the middle), yes, no", ["auto", "yes", "no"]),
+        new("--mc-dropout", OptionKind.Int, "average this many stochastic passes with dropout on (Monte Carlo dropout), and show the entropy and mutual information"),
         new("--threads", OptionKind.Int, "compute threads (default NABLA_NUM_THREADS or the processor count)"),
     ];
 
@@ -27,11 +29,9 @@ internal static class PredictCommand
         var parsed = ArgParser.Parse("predict", args, Options);
         if (parsed.Positionals.Count < 2)
             throw new CliException("nabla predict expects a run folder (or model file) and at least one image file (usage: nabla predict RUN FILE...)");
-        if (parsed.Int("threads") is int threads)
-        {
-            if (threads < 1 || threads > 1024) throw new CliException($"--threads must be between 1 and 1024; got {threads}");
-            Threading.NumThreads = threads;
-        }
+        EvalCommand.SetThreads(parsed);
+        int? mcSamples = parsed.Int("mc_dropout");
+        if (mcSamples is < 1 or > 10000) throw new CliException($"--mc-dropout must be between 1 and 10000 passes; got {mcSamples}");
         var saved = SavedModel.Load(parsed.Positionals[0]);
         int classes = saved.Classes.Count;
         int k = parsed.Int("top_k") ?? 3;
@@ -59,19 +59,35 @@ internal static class PredictCommand
         }
         var batch = saved.Stats.Apply(Tensor.Stack([.. images], 0));
         float[] probs;
-        saved.Model.Eval();
-        using (Autograd.NoGrad()) probs = Functional.Softmax(saved.Model.Forward(batch), 1).ToArray();
+        McDropoutResult? mc = null;
+        if (mcSamples is int t)
+        {
+            if (!saved.Model.Modules().Any(m => m is Dropout or Dropout2d))
+                throw new CliException($"--mc-dropout needs a model with dropout; {parsed.Positionals[0]} was trained with --dropout 0");
+            mc = McDropout.Predict(saved.Model, batch, t);
+            probs = mc.MeanProbabilities.ToArray();
+        }
+        else
+        {
+            probs = McDropout.Deterministic(saved.Model, batch).ToArray();
+        }
+        var entropy = Calibration.Entropy(Tensor.FromArray(probs, files.Count, classes));
 
         var table = new Table().Border(TableBorder.Rounded).AddColumn("file");
         for (int j = 1; j <= k; j++) table.AddColumn(k == 1 ? "class" : $"#{j}");
+        table.AddColumn(new TableColumn("entropy").RightAligned());
+        if (mc is not null) table.AddColumn(new TableColumn("mutual information").RightAligned());
         for (int i = 0; i < files.Count; i++)
         {
             var order = Enumerable.Range(0, classes).OrderByDescending(c => probs[i * classes + c]).ThenBy(c => c).Take(k);
             var cells = new List<string> { Markup.Escape(files[i]) + (inverted[i] ? " [grey](inverted)[/]" : "") };
             cells.AddRange(order.Select(c => Markup.Escape($"{saved.Classes[c]} {(100 * probs[i * classes + c]).ToString("F1", CultureInfo.InvariantCulture)}%")));
+            cells.Add(entropy[i].ToString("F3", CultureInfo.InvariantCulture));
+            if (mc is not null) cells.Add(mc.MutualInformation[i].ToString("F3", CultureInfo.InvariantCulture));
             table.AddRow(cells.ToArray());
         }
         console.Write(table);
+        console.MarkupLineInterpolated($"entropy in nats (0: certain; ln {classes} = {Math.Log(classes):F3}: no idea){(mc is null ? "" : $"; mutual information: the part of it due to the model's own uncertainty, over {mc.Samples} dropout passes")}");
         return 0;
     }
 

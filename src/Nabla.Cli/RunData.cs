@@ -82,6 +82,8 @@ internal sealed class RunData
                 throw new CliException($"--val-split {c.ValSplit} leaves {val.Count} validation and {rest.Count} training images of {pool.Count}");
             (trainSet, validationSet) = (rest, val);
         }
+        if (c.Bootstrap)
+            trainSet = Dataset.Bootstrap(trainSet, new Generator(Seeds.Of(c.Seed, Seeds.Bootstrap)));
         var stats = ChannelStats.Compute(trainSet);
 
         // Normalize every image once; the subsets keep their indices into the normalized copy.
@@ -138,7 +140,7 @@ internal sealed class RunData
 /// <summary>Independent seeds for a run's random streams, all derived from <c>--seed</c>.</summary>
 internal static class Seeds
 {
-    public const ulong Model = 1, Shuffle = 2, Split = 3, Augment = 4;
+    public const ulong Model = 1, Shuffle = 2, Split = 3, Augment = 4, Bootstrap = 5;
 
     public static ulong Of(int seed, ulong stream)
     {

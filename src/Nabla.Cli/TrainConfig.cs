@@ -46,6 +46,7 @@ internal sealed class TrainConfig
         new("--patience", OptionKind.Int, "early stopping: epochs without a better validation loss before stopping, best weights restored (default 0: off)"),
         new("--min-delta", OptionKind.Number, "early stopping: the smallest change that counts as better (default 0)"),
         new("--val-split", OptionKind.Number, "fraction of the training split held out for validation, stratified (default 0.1)"),
+        new("--bootstrap", OptionKind.Switch, "train on a bootstrap resample of the training set (as many draws with replacement; bagging)"),
         new("--train-samples", OptionKind.Int, "train on this many samples of the training split (stratified; default all)"),
         new("--seed", OptionKind.Int, "seed of every random stream (default 0)"),
         new("--threads", OptionKind.Int, "compute threads (default NABLA_NUM_THREADS or the processor count)"),
@@ -78,6 +79,7 @@ internal sealed class TrainConfig
     public int Patience { get; private set; }
     public double MinDelta { get; private set; }
     public double ValSplit { get; private set; } = 0.1;
+    public bool Bootstrap { get; private set; }
     public int? TrainSamples { get; private set; }
     public int Seed { get; private set; }
     public int Threads { get; private set; }
@@ -121,6 +123,7 @@ internal sealed class TrainConfig
         c.Patience = I("patience") ?? 0;
         c.MinDelta = D("min_delta") ?? 0;
         c.ValSplit = D("val_split") ?? c.ValSplit;
+        c.Bootstrap = B("bootstrap") ?? false;
         c.TrainSamples = I("train_samples");
         c.Seed = I("seed") ?? 0;
         c.Threads = I("threads") ?? DefaultThreads();
@@ -198,6 +201,7 @@ internal sealed class TrainConfig
         ["patience"] = Patience,
         ["min_delta"] = MinDelta,
         ["val_split"] = ValSplit,
+        ["bootstrap"] = Bootstrap,
         ["train_samples"] = TrainSamples,
         ["seed"] = Seed,
         ["threads"] = Threads,
@@ -205,6 +209,14 @@ internal sealed class TrainConfig
         ["data"] = Data,
         ["out"] = Out,
     };
+
+    /// <summary>The same configuration reading its images from <paramref name="data"/> (null: the default places).</summary>
+    public TrainConfig WithData(string? data)
+    {
+        var json = ToJson();
+        json["data"] = data;
+        return From(json);
+    }
 
     /// <summary>Reads a JSON config file into checked values keyed as config.json keys them.</summary>
     public static JsonObject ReadFile(string path)
