@@ -87,7 +87,7 @@ internal static class Cli
         console.Write(grid);
         console.WriteLine();
         console.WriteLine("nabla COMMAND --help lists a command's options. Examples:");
-        console.WriteLine("  nabla train                                   the default CNN on Fashion-MNIST, about 10 epochs");
+        console.WriteLine("  nabla train                                   the default CNN on Fashion-MNIST, 10 epochs");
         console.WriteLine("  nabla train --model mlp --epochs 20 --out runs/mlp");
         console.WriteLine("  nabla train --resume runs/mlp                 continue after Ctrl+C");
         console.WriteLine("  nabla eval runs/mlp --tta flip");
