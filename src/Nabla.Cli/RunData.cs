@@ -109,7 +109,7 @@ internal sealed class RunData
         if (augment != "none")
         {
             steps.Add(new RandomCrop(28, padding: 2));
-            steps.Add(new HorizontalFlip());
+            if (augment != "crop") steps.Add(new HorizontalFlip());
             if (augment == "randaugment") steps.Add(new RandAugment(2, 9));
             else if (augment == "trivialaugment") steps.Add(new TrivialAugmentWide());
         }

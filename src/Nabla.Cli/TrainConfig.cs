@@ -12,17 +12,17 @@ namespace Nabla.Cli;
 /// </summary>
 internal sealed class TrainConfig
 {
-    public static readonly string[] Models = ["cnn", "mlp", "resnet"];
+    public static readonly string[] Models = ["cnn", "vgg", "mlp", "resnet"];
     public static readonly string[] Optimizers = ["adamw", "adam", "sgd"];
     public static readonly string[] Schedules = ["cosine", "onecycle", "step", "plateau", "none"];
     public static readonly string[] Inits = ["kaiming", "xavier", "default"];
-    public static readonly string[] Augments = ["none", "flip-crop", "randaugment", "trivialaugment"];
+    public static readonly string[] Augments = ["none", "crop", "flip-crop", "randaugment", "trivialaugment"];
     public static readonly string[] DecayModes = ["decoupled", "l2"];
 
     /// <summary>The options of <c>nabla train</c>, in the order help and config.json show them.</summary>
     public static readonly OptionSpec[] Options =
     [
-        new("--model", OptionKind.Choice, "model preset: cnn (two conv blocks), mlp (784-512-256-10), resnet (ResNet-8)", Models),
+        new("--model", OptionKind.Choice, "model preset: cnn (two conv blocks), vgg (two convolutions per block), mlp (784-512-256-10), resnet (ResNet-8)", Models),
         new("--width", OptionKind.Int, "multiply every layer's channels or units by this (default 1)"),
         new("--epochs", OptionKind.Int, "epochs to train (default 10)"),
         new("--batch-size", OptionKind.Int, "samples per batch (default 128)"),
@@ -39,7 +39,7 @@ internal sealed class TrainConfig
         new("--init", OptionKind.Choice, "weight initialization: kaiming (He, for ReLU), xavier (Glorot), default (PyTorch's)", Inits),
         new("--dropout", OptionKind.Number, "dropout probability before each classifier layer (default 0.25; 0 turns it off)"),
         new("--batch-norm", OptionKind.Switch, "batch normalization after each convolution or hidden layer (default on; --no-batch-norm)"),
-        new("--augment", OptionKind.Choice, "augmentation policy: none, flip-crop (random crop with 2-pixel padding, horizontal flip), randaugment or trivialaugment (flip-crop plus the policy)", Augments),
+        new("--augment", OptionKind.Choice, "augmentation policy: none, crop (random 28x28 crop of the image padded by 2 pixels), flip-crop (crop and horizontal flip), randaugment or trivialaugment (flip-crop plus the policy)", Augments),
         new("--erasing", OptionKind.Number, "probability of random erasing after augmentation (default 0)"),
         new("--label-smoothing", OptionKind.Number, "cross-entropy label smoothing (default 0)"),
         new("--clip-grad", OptionKind.Number, "clip the gradients' global norm to this (default off)"),

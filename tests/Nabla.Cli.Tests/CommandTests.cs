@@ -215,6 +215,8 @@ public class PresetTests
     [Theory]
     [InlineData("cnn", true)]
     [InlineData("cnn", false)]
+    [InlineData("vgg", true)]
+    [InlineData("vgg", false)]
     [InlineData("mlp", true)]
     [InlineData("mlp", false)]
     [InlineData("resnet", true)]

@@ -54,7 +54,7 @@ public sealed class TrainConfigTests : IDisposable
     [InlineData("""{ "epochs": 2.5 }""", "'epochs' must be a whole number; got 2.5")]
     [InlineData("""{ "lr": "0.1" }""", "'lr' must be a number")]
     [InlineData("""{ "batch_norm": 1 }""", "'batch_norm' must be true or false")]
-    [InlineData("""{ "model": "vgg" }""", "'model' expects one of cnn, mlp, resnet; got 'vgg'")]
+    [InlineData("""{ "model": "vgg16" }""", "'model' expects one of cnn, vgg, mlp, resnet; got 'vgg16'")]
     [InlineData("""{ "model": ["cnn"] }""", "'model' must be a single value")]
     [InlineData("""[1, 2]""", "expected a JSON object of options")]
     [InlineData("""{ "epochs": 3""", "not valid JSON")]
