@@ -43,6 +43,7 @@ internal static class TrainCommand
             if (!Directory.Exists(dir)) throw CliException.File($"--resume: run folder not found: {dir}");
             run = new RunFolder(dir);
             if (!File.Exists(run.Config)) throw CliException.File($"--resume: {dir} has no config.json: not a run folder");
+            if (File.Exists(run.Model)) throw CliException.File($"--resume: {dir} is a finished run (it has its model.safetensors); nothing to resume");
             if (!File.Exists(run.Checkpoint)) throw CliException.File($"--resume: {dir} has no checkpoint.safetensors to resume from");
             var values = TrainConfig.ReadFile(run.Config);
             foreach (var key in ResumeMayChange) values[key] = parsed.Options[key]?.DeepClone() ?? (key == "threads" ? null : values[key]?.DeepClone());

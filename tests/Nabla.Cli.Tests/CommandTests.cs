@@ -98,6 +98,10 @@ public sealed class CommandTests : IDisposable
         using var b = SafeTensorsFile.Open(P("resumed/model.safetensors"));
         foreach (var name in a.Names)
             Assert.Equal(a.ReadTensor(name).ToArray(), b.ReadTensor(name).ToArray());
+
+        var finished = Run("train", "--resume", P("resumed"));
+        Assert.Equal(1, finished.Code);
+        Assert.Contains("is a finished run", finished.Error);
     }
 
     static string DropSeconds(string line) => line[..line.LastIndexOf(',')];
@@ -179,6 +183,7 @@ public sealed class CommandTests : IDisposable
         Assert.Contains("the weights do not fit a cnn model", m.Error);
 
         // A corrupt checkpoint stops --resume with the file's problem, and changes nothing in the folder.
+        File.Delete(model); // as if the run had been interrupted
         File.WriteAllBytes(Path.Combine(run, "checkpoint.safetensors"), bytes[..100]);
         var before = File.ReadAllText(Path.Combine(run, "metrics.csv"));
         var r = Run("train", "--resume", run);
