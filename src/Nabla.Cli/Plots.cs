@@ -57,7 +57,7 @@ internal static class UncertaintyPlots
         plot.Title("reliability diagram (15 equal-width bins)");
         plot.XLabel("confidence (highest probability)");
         plot.YLabel("accuracy");
-        plot.Axes.SetLimits(0, 1, 0, 1);
+        plot.Axes.SetLimits(0, 1, 0, 1.02);
         plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
         Save(plot, path);
     }
@@ -77,7 +77,12 @@ internal static class UncertaintyPlots
         plot.Title("test error as the ensemble grows");
         plot.XLabel("members k");
         plot.YLabel("test error (%)");
-        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
+        // Room around every point, so neither the legend nor the frame hides one.
+        double low = 100 * Math.Min(ensembleError.Min(), memberError.Min()), high = 100 * Math.Max(ensembleError.Max(), memberError.Max());
+        double pad = Math.Max(0.05, (high - low) * 0.15);
+        plot.Axes.SetLimits(0.5, ensembleError.Length + 0.5, low - pad, high + 3 * pad);
+        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
         Save(plot, path);
     }
 
