@@ -22,13 +22,18 @@ internal static class Cli
         ("ensemble eval", "combine trained runs and report members, ensemble and growth", EnsembleEvalCommand.Options, "nabla ensemble eval RUN... [--out DIR]"),
     ];
 
+    /// <summary>Whether the running command stops cleanly when cancelled (training); Ctrl+C ends any other at once.</summary>
+    public static volatile bool StopsCleanly;
+
     public static int Run(string[] args, IAnsiConsole console, TextWriter error, CancellationToken cancel)
     {
         try
         {
             if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
             {
-                if (args.Length > 1) return Help(console, string.Join(' ', args.Skip(1)));
+                if (args.Length > 1) return args[1] == "ensemble" && args.Length == 2
+                    ? Run(["ensemble", "--help"], console, error, cancel)
+                    : Help(console, string.Join(' ', args.Skip(1)));
                 Usage(console);
                 return args.Length == 0 ? 2 : 0;
             }
@@ -41,11 +46,18 @@ internal static class Cli
             var rest = args.Skip(1).ToArray();
             if (name == "ensemble")
             {
+                if (rest.Length == 1 && rest[0] is "--help" or "-h")
+                {
+                    Help(console, "ensemble train");
+                    console.WriteLine();
+                    return Help(console, "ensemble eval");
+                }
                 if (rest.Length == 0 || rest[0] is not ("train" or "eval"))
                     throw new CliException($"nabla ensemble expects train or eval; got {(rest.Length == 0 ? "nothing" : $"'{rest[0]}'")}");
                 name = "ensemble " + rest[0];
                 rest = rest[1..];
             }
+            StopsCleanly = name is "train" or "ensemble train";
             if (rest.Any(a => a is "--help" or "-h")) return Help(console, name);
             return name switch
             {
@@ -65,6 +77,10 @@ internal static class Cli
         catch (Exception e) when (e is DataFormatException or SafeTensorsException or IOException or UnauthorizedAccessException)
         {
             return Fail(error, RunData.FirstLine(e.Message), 1);
+        }
+        catch (TypeInitializationException e) when (e.InnerException is InvalidOperationException inner)
+        {
+            return Fail(error, RunData.FirstLine(inner.Message), 2); // a bad NABLA_NUM_THREADS
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("NABLA_DEBUG") is not "1")
         {

@@ -28,7 +28,8 @@ internal static class EnsembleTrainCommand
         if (k < 1 || k > 100) throw new CliException($"--members must be between 1 and 100; got {k}");
         string root = parsed.Text("out") ?? throw new CliException("nabla ensemble train needs --out DIR, the folder that will hold the members");
         bool bagging = parsed.Switch("bagging") ?? false;
-        int seed = parsed.Int("seed") ?? 0;
+        // The base seed: the flag, else the config file's, else 0 (member k gets seed + k - 1).
+        int seed = parsed.Int("seed") ?? (parsed.Text("config") is string file ? TrainConfig.ReadFile(file)["seed"]?.GetValue<int>() : null) ?? 0;
         if (seed < 0) throw new CliException($"--seed must be non-negative; got {seed}");
 
         // The member's own arguments: everything given except what this command sets per member.
@@ -50,6 +51,7 @@ internal static class EnsembleTrainCommand
         Directory.CreateDirectory(root);
         for (int m = 1; m <= k; m++)
         {
+            if (cancel.IsCancellationRequested) return 130;
             string dir = Path.Combine(root, MemberName(m));
             var member = new RunFolder(dir);
             console.MarkupLineInterpolated($"[bold]member {m}/{k}[/] → {dir}");

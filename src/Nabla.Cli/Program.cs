@@ -4,8 +4,9 @@ using Spectre.Console;
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
-    // The first Ctrl+C asks training to stop after its batch and save a checkpoint; a second one kills.
-    if (cancel.IsCancellationRequested) return;
+    // While training, the first Ctrl+C asks it to stop after its batch and save a checkpoint; a
+    // second one kills. Other commands stop at once.
+    if (cancel.IsCancellationRequested || !Cli.StopsCleanly) return;
     e.Cancel = true;
     cancel.Cancel();
     Console.Error.WriteLine("nabla: stopping after this batch (Ctrl+C again to kill without saving)");
@@ -13,7 +14,7 @@ Console.CancelKeyPress += (_, e) =>
 // A service manager's stop (SIGTERM) is treated like Ctrl+C: the run saves its checkpoint.
 using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
 {
-    if (cancel.IsCancellationRequested) return;
+    if (cancel.IsCancellationRequested || !Cli.StopsCleanly) return;
     ctx.Cancel = true;
     cancel.Cancel();
     Console.Error.WriteLine("nabla: stopping after this batch (terminated)");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Nabla.Data;
+using Nabla.Losses;
 using Nabla.Nn;
 using Nabla.Serialization;
 using Nabla.Training;
@@ -83,22 +84,28 @@ internal static class TrainCommand
         else
         {
             RunFolder.WriteJson(run.Config, config.ToJson());
+            // From the start the folder can be resumed, even when the process is killed in its first epoch.
+            Checkpoint.Save(run.Checkpoint, trainer, session.Generators);
         }
 
         PrintHeader(console, config, data, session, run, resuming);
         var view = new ProgressView(console);
         view.ShowPast(past, config.Epochs);
         trainer.Progress += (_, p) => view.OnProgress(p);
+        if (ProgressHook is { } hook) trainer.Progress += (_, p) => hook(p);
         var runCallback = new RunCallback(run, session, past, view);
         trainer.Callbacks.Add(runCallback);
-        EarlyStopping? early = null;
+        string? stoppedBefore = null;
         if (config.Patience > 0)
         {
-            early = new EarlyStopping("val_loss", MonitorMode.Min, config.Patience, config.MinDelta);
-            trainer.Callbacks.Add(new Replayed(early, past));
+            trainer.Callbacks.Add(new Replayed(NewEarlyStopping(config), past));
+            // A run that had already stopped early (and was killed before its end) does not train on.
+            var probe = NewEarlyStopping(config);
+            probe.OnTrainBegin(session.Model);
+            foreach (var r in past) stoppedBefore ??= probe.OnEpochEnd(r);
         }
 
-        int epochsLeft = config.Epochs - trainer.Epoch;
+        int epochsLeft = stoppedBefore is null ? config.Epochs - trainer.Epoch : 0;
         History history;
         try
         {
@@ -106,7 +113,8 @@ internal static class TrainCommand
         }
         catch (NonFiniteLossException e)
         {
-            throw CliException.File($"{RunData.FirstLine(e.Message)} (the weights are left as they were at the end of epoch {trainer.Epoch} in {run.Checkpoint}; try a lower --lr or --clip-grad)");
+            throw CliException.File($"{RunData.FirstLine(e.Message)}; the run cannot go on (its last checkpoint, {run.Checkpoint}, would diverge again): " +
+                                    "start a new run with a lower --lr, --clip-grad or --warmup");
         }
         if (history.Interrupted)
         {
@@ -117,7 +125,8 @@ internal static class TrainCommand
             return 130;
         }
         var records = runCallback.Records;
-        if (history.StopReason is { } reason) console.MarkupLineInterpolated($"[yellow]Early stopping:[/] {reason}");
+        string? stopReason = history.StopReason ?? stoppedBefore;
+        if (stopReason is not null) console.MarkupLineInterpolated($"[yellow]Early stopping:[/] {stopReason}");
 
         int bestEpoch = runCallback.BestEpoch;
         if (config.Patience > 0 && bestEpoch > 0 && bestEpoch != records[^1].Epoch)
@@ -126,8 +135,8 @@ internal static class TrainCommand
             console.MarkupLineInterpolated($"Restored the weights of epoch {bestEpoch}, the best validation loss ({runCallback.BestValue:F4}).");
         }
 
-        var loss = trainer.LossFunction;
-        var test = Metrics.Evaluate(session.Model, session.TestLoader, loss, topK: 5);
+        // The test loss is the plain cross-entropy (NLL), whatever label smoothing training used.
+        var test = Metrics.Evaluate(session.Model, session.TestLoader, new CrossEntropyLoss(), topK: 5);
         SavedModel.Save(run.Model, session.Model, config, data.Stats);
         double seconds = records.Sum(r => r.Seconds);
         var summary = new JsonObject
@@ -140,7 +149,7 @@ internal static class TrainCommand
             ["best_epoch"] = bestEpoch == 0 ? null : bestEpoch,
             ["best_val_loss"] = bestEpoch == 0 ? null : runCallback.BestValue,
             ["restored_best_weights"] = config.Patience > 0 && bestEpoch > 0 && bestEpoch != records[^1].Epoch,
-            ["stop_reason"] = history.StopReason,
+            ["stop_reason"] = stopReason,
             ["model"] = config.Model,
             ["parameters"] = session.Model.ParameterCount(),
             ["data"] = data.Source,
@@ -166,6 +175,11 @@ internal static class TrainCommand
     }
 
     static string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>Called with every progress report of the training runs (tests use it to interrupt a run at a chosen batch).</summary>
+    internal static Action<TrainingProgress>? ProgressHook { get; set; }
+
+    static EarlyStopping NewEarlyStopping(TrainConfig c) => new("val_loss", MonitorMode.Min, c.Patience, c.MinDelta);
 
     internal static JsonObject PerClass(double[] accuracy)
     {
@@ -212,14 +226,14 @@ internal static class TrainCommand
     sealed class RunCallback(RunFolder run, TrainingSession session, List<EpochRecord> past, ProgressView view) : ITrainerCallback
     {
         public List<EpochRecord> Records { get; } = [.. past];
-        public int BestEpoch { get; private set; } = Best(past).Epoch;
-        public double BestValue { get; private set; } = Best(past).Value;
+        public int BestEpoch { get; private set; } = Best(past, session.Config.MinDelta).Epoch;
+        public double BestValue { get; private set; } = Best(past, session.Config.MinDelta).Value;
 
-        static (int Epoch, double Value) Best(List<EpochRecord> records)
+        static (int Epoch, double Value) Best(List<EpochRecord> records, double minDelta)
         {
             (int, double) best = (0, double.NaN);
             foreach (var r in records)
-                if (!double.IsNaN(r.ValidationLoss) && (best.Item1 == 0 || r.ValidationLoss < best.Item2)) best = (r.Epoch, r.ValidationLoss);
+                if (!double.IsNaN(r.ValidationLoss) && (best.Item1 == 0 || r.ValidationLoss < best.Item2 - minDelta)) best = (r.Epoch, r.ValidationLoss);
             return best;
         }
 
@@ -227,7 +241,8 @@ internal static class TrainCommand
         {
             Records.Add(record);
             run.WriteMetrics(Records);
-            if (!double.IsNaN(record.ValidationLoss) && (BestEpoch == 0 || record.ValidationLoss < BestValue))
+            // The rule early stopping uses (better by more than --min-delta), so the weights restored are those of the epoch it names.
+            if (!double.IsNaN(record.ValidationLoss) && (BestEpoch == 0 || record.ValidationLoss < BestValue - session.Config.MinDelta))
             {
                 (BestEpoch, BestValue) = (record.Epoch, record.ValidationLoss);
                 SavedModel.Save(run.Best, session.Model, session.Config, session.Data.Stats);

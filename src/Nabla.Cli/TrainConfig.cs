@@ -126,17 +126,13 @@ internal sealed class TrainConfig
         c.Bootstrap = B("bootstrap") ?? false;
         c.TrainSamples = I("train_samples");
         c.Seed = I("seed") ?? 0;
-        c.Threads = I("threads") ?? DefaultThreads();
+        c.Threads = I("threads") ?? Threading.NumThreads; // NABLA_NUM_THREADS or the processor count
         c.Workers = I("workers") ?? (c.Augment == "none" && c.Erasing == 0 ? 0 : 1);
         c.Data = S("data");
         c.Out = S("out");
         c.Validate();
         return c;
     }
-
-    static int DefaultThreads() =>
-        int.TryParse(Environment.GetEnvironmentVariable("NABLA_NUM_THREADS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0
-            ? n : Environment.ProcessorCount;
 
     void Validate()
     {

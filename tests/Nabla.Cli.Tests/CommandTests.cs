@@ -107,6 +107,46 @@ public sealed class CommandTests : IDisposable
     static string DropSeconds(string line) => line[..line.LastIndexOf(',')];
 
     [Fact]
+    public void InterruptedMidEpoch_WithAugmentationAndEarlyStopping_ResumesBitwise()
+    {
+        string[] extra = ["--epochs", "3", "--augment", "crop", "--workers", "1", "--patience", "2"];
+        Assert.Equal(0, Run(Tiny(P("whole"), extra)).Code);
+
+        using var cancel = new CancellationTokenSource();
+        TrainCommand.ProgressHook = p => { if (p.Epoch == 2 && p.Batch >= 4) cancel.Cancel(); };
+        Outcome stopped;
+        try { stopped = Run(cancel.Token, Tiny(P("resumed"), extra)); }
+        finally { TrainCommand.ProgressHook = null; }
+        Assert.Equal(130, stopped.Code);
+        Assert.Contains("Interrupted in epoch 2 after 4 of 8 batches", stopped.Out);
+        Assert.Equal(2, File.ReadAllLines(P("resumed/metrics.csv")).Length); // the header and epoch 1
+
+        var resumed = Run("train", "--resume", P("resumed"));
+        Assert.True(resumed.Code == 0, resumed.Error);
+        Assert.Equal(File.ReadAllLines(P("whole/metrics.csv")).Select(DropSeconds), File.ReadAllLines(P("resumed/metrics.csv")).Select(DropSeconds));
+        using var a = SafeTensorsFile.Open(P("whole/model.safetensors"));
+        using var b = SafeTensorsFile.Open(P("resumed/model.safetensors"));
+        foreach (var name in a.Names)
+            Assert.Equal(a.ReadTensor(name).ToArray(), b.ReadTensor(name).ToArray());
+        Assert.Equal(Json(P("whole/summary.json"))["test_accuracy"]!.GetValue<double>(), Json(P("resumed/summary.json"))["test_accuracy"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public void KilledBeforeItsFirstCheckpoint_TheRunCanStillBeResumed()
+    {
+        // A new run writes a checkpoint before its first batch: a process killed at once leaves a resumable folder.
+        using var cancel = new CancellationTokenSource();
+        TrainCommand.ProgressHook = _ => throw new InvalidOperationException("killed"); // dies in its first batch
+        try { Assert.Equal(70, Run(cancel.Token, Tiny(P("killed"))).Code); }
+        finally { TrainCommand.ProgressHook = null; }
+        Assert.True(File.Exists(P("killed/checkpoint.safetensors")));
+        var resumed = Run("train", "--resume", P("killed"));
+        Assert.True(resumed.Code == 0, resumed.Error);
+        Assert.Equal(0, Run(Tiny(P("fresh"))).Code);
+        Assert.Equal(File.ReadAllLines(P("fresh/metrics.csv")).Select(DropSeconds), File.ReadAllLines(P("killed/metrics.csv")).Select(DropSeconds));
+    }
+
+    [Fact]
     public void EarlyStopping_StopsRestoresAndSaysWhy()
     {
         // A learning rate this high makes the validation loss climb after the first epochs.
@@ -114,8 +154,18 @@ public sealed class CommandTests : IDisposable
         Assert.True(r.Code == 0, r.Error);
         var summary = Json(P("es/summary.json"));
         Assert.Contains("Early stopping: val_loss did not improve", r.Out);
-        Assert.True(summary["epochs"]!.GetValue<int>() < 12);
+        int epochs = summary["epochs"]!.GetValue<int>(), best = summary["best_epoch"]!.GetValue<int>();
+        Assert.True(epochs < 12);
         Assert.NotNull(summary["stop_reason"]);
+        Assert.Contains($"after epoch {best} ", summary["stop_reason"]!.GetValue<string>()); // the epoch restored is the one named
+        // Patience 1: the run stopped one epoch after its best, and the best weights came back.
+        Assert.Equal(best + 1, epochs);
+        Assert.True(summary["restored_best_weights"]!.GetValue<bool>());
+        Assert.Contains($"Restored the weights of epoch {best}", r.Out);
+        // The model saved is the best epoch's: evaluating it gives the summary's test accuracy, and best.safetensors holds the same weights.
+        using var a = SafeTensorsFile.Open(P("es/model.safetensors"));
+        using var b = SafeTensorsFile.Open(P("es/best.safetensors"));
+        foreach (var name in a.Names) Assert.Equal(a.ReadTensor(name).ToArray(), b.ReadTensor(name).ToArray());
     }
 
     [Fact]
@@ -124,7 +174,8 @@ public sealed class CommandTests : IDisposable
         var r = Run("augment", "--augment", "flip-crop", "--erasing", "0.5", "--count", "6", "--columns", "3", "--data", SubsetDir, "--out", P("g.png"));
         Assert.True(r.Code == 0, r.Error);
         var grid = Image.Load(P("g.png"), grayscale: true);
-        Assert.Equal(2 * 28 + 3 * AugmentationPreview.Border, grid.Shape[1], 1e9);
+        Assert.Equal(2 * 28 + AugmentationPreview.Border, grid.Shape[1]);     // 2 rows
+        Assert.Equal(3 * 28 + 2 * AugmentationPreview.Border, grid.Shape[2]); // 3 columns
     }
 
     [Theory]

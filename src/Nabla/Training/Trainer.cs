@@ -165,10 +165,26 @@ public sealed class Trainer
     EpochRecord? RunEpoch(DataLoader train, DataLoader? validation, int epochs, CancellationToken cancellationToken)
     {
         var resume = InterruptedEpoch;
-        InterruptedEpoch = null;
         int epoch = Epoch + 1;
         if (resume is not null && resume.Epoch != epoch)
             throw new InvalidOperationException($"Trainer: the interrupted epoch is {resume.Epoch}, but the trainer has completed {Epoch} epochs");
+        int stepAtStart = GlobalStep;
+        try
+        {
+            return RunEpoch(train, validation, epochs, resume, epoch, cancellationToken);
+        }
+        catch when (resume is not null && GlobalStep == stepAtStart)
+        {
+            // Nothing of the resumed epoch was applied (a bad loss is caught before its update):
+            // keep it, so a retry resumes the same epoch instead of starting a new one.
+            InterruptedEpoch = resume;
+            throw;
+        }
+    }
+
+    EpochRecord? RunEpoch(DataLoader train, DataLoader? validation, int epochs, EpochProgress? resume, int epoch, CancellationToken cancellationToken)
+    {
+        InterruptedEpoch = null;
         var clock = Stopwatch.StartNew();
         double secondsBefore = resume?.Seconds ?? 0;
         Model.Train();

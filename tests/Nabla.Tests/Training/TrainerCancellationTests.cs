@@ -54,6 +54,28 @@ public class TrainerCancellationTests
     }
 
     [Fact]
+    public void AResumeThatFailsBeforeItsFirstStep_KeepsTheInterruptedEpoch()
+    {
+        var (a, aLoader) = Setup();
+        a.Fit(aLoader, epochs: 2);
+
+        var (b, bLoader) = Setup();
+        using var cts = new CancellationTokenSource();
+        b.Progress += (_, p) => { if (p.Epoch == 2 && p.Batch == 6) cts.Cancel(); };
+        b.Fit(bLoader, epochs: 2, cancellationToken: cts.Token);
+        var kept = b.InterruptedEpoch;
+        Assert.Equal(6, kept!.Batches);
+
+        // A loader of 2 batches cannot resume at batch 6: the error leaves the interrupted epoch in place.
+        var small = new DataLoader(Separable(8, 1), batchSize: 4, shuffle: true, generator: new Generator(7));
+        Assert.Throws<ArgumentOutOfRangeException>(() => b.Fit(small, epochs: 1));
+        Assert.Same(kept, b.InterruptedEpoch);
+
+        b.Fit(bLoader, epochs: 1);
+        Assert.Equal(Bits(a.Model), Bits(b.Model));
+    }
+
+    [Fact]
     public void CallbacksSeeEpochBegin_AndNoTrainEndWhenInterrupted()
     {
         var (t, loader) = Setup();
