@@ -44,15 +44,24 @@ internal static class EnsembleEvalCommand
 
         var logits = new List<Tensor>();
         var members = new List<PredictionReport>();
+        IReadOnlyList<string>? classes = null;
         foreach (var run in runs)
         {
             var saved = SavedModel.Load(run);
+            classes ??= saved.Classes;
+            if (!saved.Classes.SequenceEqual(classes))
+                throw CliException.File($"{run} predicts other classes than {runs[0]} ({saved.Classes.Count} against {classes.Count}): the runs cannot form an ensemble");
             var z = Inference.Logits(saved.Model, Inference.Inputs(saved, test.Inputs), batch);
             logits.Add(z);
             members.Add(PredictionReport.Of(Functional.Softmax(z, 1), targets));
         }
         var growth = new List<PredictionReport>();
-        for (int k = 1; k <= logits.Count; k++) growth.Add(PredictionReport.Of(Ensemble.Combine(logits.Take(k).ToList(), how), targets));
+        Tensor combined = null!;
+        for (int k = 1; k <= logits.Count; k++)
+        {
+            combined = Ensemble.Combine(logits.Take(k).ToList(), how);
+            growth.Add(PredictionReport.Of(combined, targets));
+        }
         var ensemble = growth[^1];
         int bestMember = Enumerable.Range(0, members.Count).MinBy(i => members[i].Error);
 
@@ -102,7 +111,7 @@ internal static class EnsembleEvalCommand
             UncertaintyPlots.EnsembleGrowth(Path.Combine(outDir, "ensemble.png"), growth.Select(g => g.Error).ToArray(), members.Select(m => m.Error).ToArray());
             UncertaintyPlots.Reliability(Path.Combine(outDir, "reliability.png"),
                 [("best member", Calibration.ReliabilityDiagram(Functional.Softmax(logits[bestMember], 1), targets), members[bestMember].Ece),
-                 ($"ensemble of {runs.Count}", Calibration.ReliabilityDiagram(Ensemble.Combine(logits, how), targets), ensemble.Ece)]);
+                 ($"ensemble of {runs.Count}", Calibration.ReliabilityDiagram(combined, targets), ensemble.Ece)]);
             console.MarkupLineInterpolated($"Wrote {Path.Combine(outDir, "summary.json")}, ensemble.png and reliability.png");
         }
         return 0;

@@ -39,8 +39,9 @@ internal static class EvalCommand
         if (mcSamples is < 1 or > 10000) throw new CliException($"--mc-dropout must be between 1 and 10000 passes; got {mcSamples}");
         if (mcSamples is not null && tta != "none") throw new CliException("--mc-dropout and --tta cannot be combined");
         string runPath = parsed.Positionals[0];
-        string? dataDir = parsed.Text("data");
         var saved = SavedModel.Load(runPath);
+        // The run's own data by default: its test split, and the validation split temperature scaling needs.
+        string? dataDir = parsed.Text("data") ?? (saved.Config.Data is string d && Directory.Exists(d) ? d : null);
         if (mcSamples is not null && !saved.Model.Modules().Any(m => m is Dropout or Dropout2d))
             throw new CliException($"--mc-dropout needs a model with dropout; {runPath} was trained with --dropout 0");
         var (test, source) = Inference.TestSet(dataDir);
@@ -49,8 +50,8 @@ internal static class EvalCommand
 
         var logits = Inference.Logits(saved.Model, inputs, batch);
         var deterministicProbs = Functional.Softmax(logits, 1);
-        var rows = new List<(string Name, Tensor Probs)> { ("deterministic", deterministicProbs) };
-        var reports = new JsonObject { ["deterministic"] = PredictionReport.Of(deterministicProbs, targets).ToJson() };
+        var rows = new List<(string Name, Tensor Probs, PredictionReport Report)> { ("deterministic", deterministicProbs, PredictionReport.Of(deterministicProbs, targets)) };
+        var reports = new JsonObject { ["deterministic"] = rows[0].Report.ToJson() };
 
         // The baseline: one temperature, fitted on the validation split the run held out.
         double? temperature = null;
@@ -60,10 +61,14 @@ internal static class EvalCommand
             var (valInputs, valTargets) = Materialize(validation);
             temperature = TemperatureScaling.Fit(Inference.Logits(saved.Model, valInputs, batch), valTargets);
             var scaled = TemperatureScaling.Apply(logits, temperature.Value);
-            rows.Add(($"temperature-scaled (T = {temperature:F3})", scaled));
-            var json = PredictionReport.Of(scaled, targets).ToJson();
+            rows.Add(($"temperature-scaled (T = {temperature:F3})", scaled, PredictionReport.Of(scaled, targets)));
+            var json = rows[^1].Report.ToJson();
             json["temperature"] = temperature;
             reports["temperature_scaling"] = json;
+        }
+        else
+        {
+            console.MarkupLine("[grey]no temperature scaling: the run held out no validation split (--val-split 0) to fit it on[/]");
         }
 
         Tensor main = deterministicProbs;
@@ -71,29 +76,29 @@ internal static class EvalCommand
         {
             var mirrored = Functional.Softmax(Inference.Logits(saved.Model, MirrorImages(inputs), batch), 1);
             main = (deterministicProbs + mirrored) * 0.5f;
-            rows.Add(("flip TTA", main));
-            reports["flip_tta"] = PredictionReport.Of(main, targets).ToJson();
+            rows.Add(("flip TTA", main, PredictionReport.Of(main, targets)));
+            reports["flip_tta"] = rows[^1].Report.ToJson();
         }
         McDropoutResult? mc = null;
         if (mcSamples is int t)
         {
             mc = McDropout.Predict(saved.Model, inputs, t, batch);
             main = mc.MeanProbabilities;
-            rows.Add(($"MC dropout ({t} passes)", main));
-            var json = PredictionReport.Of(main, targets).ToJson();
+            rows.Add(($"MC dropout ({t} passes)", main, PredictionReport.Of(main, targets)));
+            var json = rows[^1].Report.ToJson();
             json["samples"] = t;
             AddMutualInformation(json, mc, main, targets);
             reports["mc_dropout"] = json;
         }
 
-        var mainReport = PredictionReport.Of(main, targets);
+        var mainReport = rows[^1].Report;
         var acc = new MetricsAccumulator(topK: 5);
         acc.Add(main, targets, mainReport.Nll * targets.Numel);
 
         console.MarkupLineInterpolated($"[bold]nabla eval[/] {runPath} on {source} ({test.Count:N0} test images)");
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var col in PredictionReport.Columns) table.AddColumn(col == "predictor" ? new TableColumn(col) : new TableColumn(col).RightAligned());
-        foreach (var (name, probs) in rows) table.AddRow(PredictionReport.Of(probs, targets).Cells(name));
+        foreach (var (name, _, report) in rows) table.AddRow(report.Cells(name));
         console.Write(table);
         console.MarkupLineInterpolated($"top-5 accuracy {100 * acc.TopKAccuracy:F2}%; mean entropy of correct predictions {mainReport.MeanEntropyCorrect:F4}, of mistakes {mainReport.MeanEntropyMisclassified:F4}");
         if (mc is not null)
@@ -123,7 +128,7 @@ internal static class EvalCommand
             foreach (var (k, v) in reports) summary[k] = v!.DeepClone();
             RunFolder.WriteJson(Path.Combine(outDir, "summary.json"), summary);
             UncertaintyPlots.Reliability(Path.Combine(outDir, "reliability.png"),
-                rows.Select(r => (r.Name, Calibration.ReliabilityDiagram(r.Probs, targets), Calibration.ExpectedCalibrationError(r.Probs, targets))).ToList());
+                rows.Select(r => (r.Name, Calibration.ReliabilityDiagram(r.Probs, targets), r.Report.Ece)).ToList());
             console.MarkupLineInterpolated($"Wrote {Path.Combine(outDir, "summary.json")} and reliability.png");
         }
         return 0;

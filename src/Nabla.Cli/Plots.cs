@@ -16,9 +16,7 @@ internal static class Plots
         plot.XLabel("epoch");
         plot.YLabel(metric);
         plot.ShowLegend();
-        var tmp = path + ".tmp.png";
-        plot.SavePng(tmp, 800, 500);
-        File.Move(tmp, path, overwrite: true);
+        UncertaintyPlots.Save(plot, path);
     }
 
     static void AddLine(ScottPlot.Plot plot, double[] xs, double[] ys, string label)
@@ -86,10 +84,6 @@ internal static class UncertaintyPlots
         Save(plot, path);
     }
 
-    static void Save(ScottPlot.Plot plot, string path)
-    {
-        var tmp = path + ".tmp.png";
-        plot.SavePng(tmp, 800, 500);
-        File.Move(tmp, path, overwrite: true);
-    }
+    internal static void Save(ScottPlot.Plot plot, string path) =>
+        AtomicFile.Write(path, tmp => plot.SavePng(tmp, 800, 500), extension: ".png");
 }

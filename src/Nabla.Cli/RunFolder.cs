@@ -53,12 +53,8 @@ internal sealed class RunFolder(string path)
 
     public static void WriteJson(string file, JsonNode node) => WriteText(file, node.ToJsonString(Indented) + "\n");
 
-    public static void WriteText(string file, string text)
-    {
-        var tmp = file + ".tmp";
-        System.IO.File.WriteAllText(tmp, text, new UTF8Encoding(false));
-        System.IO.File.Move(tmp, file, overwrite: true);
-    }
+    public static void WriteText(string file, string text) =>
+        AtomicFile.Write(file, tmp => System.IO.File.WriteAllText(tmp, text, new UTF8Encoding(false)));
 
     public const string MetricsHeader = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds";
 
@@ -88,7 +84,7 @@ internal sealed class RunFolder(string path)
                 : double.TryParse(f[k], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
                 : throw CliException.File($"{Metrics}: line {i + 1}: '{f[k]}' is not a number");
             if (f.Length != 7 || !int.TryParse(f[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int epoch) || epoch != records.Count + 1)
-                throw CliException.File($"{Metrics}: line {i + 1} is malformed: '{lines[i]}'");
+                throw CliException.File($"{Metrics}: line {i + 1} is malformed: expected 7 comma-separated fields starting with epoch {records.Count + 1}; got '{lines[i]}'");
             records.Add(new EpochRecord(epoch, D(1), D(2), D(3), D(4), D(5), D(6)));
         }
         return records;

@@ -59,7 +59,11 @@ internal sealed record SavedModel(Sequential Model, TrainConfig Config, ChannelS
             var std = ReadFloats(meta, "std", path);
             if (mean.Length != 1 || std.Length != 1 || !(std[0] > 0))
                 throw CliException.File($"{path}: metadata 'mean' and 'std' must hold one value each with std > 0");
-            var classes = JsonNode.Parse(Required(meta, "classes", path))!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
+            var classes = JsonNode.Parse(Required(meta, "classes", path)) is JsonArray names && names.All(n => n is JsonValue v && v.TryGetValue(out string? _))
+                ? names.Select(n => n!.GetValue<string>()).ToArray()
+                : throw CliException.File($"{path}: metadata 'classes' is not a list of class names");
+            if (classes.Length != Presets.Classes)
+                throw CliException.File($"{path}: metadata 'classes' names {classes.Length} classes; the presets predict {Presets.Classes}");
             var model = Presets.Build(config, new Generator(0));
             var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var name in file.Names) state[name] = file.ReadTensor(name);
@@ -96,7 +100,7 @@ internal sealed record SavedModel(Sequential Model, TrainConfig Config, ChannelS
         meta.TryGetValue(key, out var v) ? v : throw CliException.File($"{path}: metadata '{key}' is missing");
 
     static float[] ReadFloats(IReadOnlyDictionary<string, string> meta, string key, string path) =>
-        JsonNode.Parse(Required(meta, key, path)) is JsonArray a
-            ? a.Select(n => n!.GetValue<float>()).ToArray()
+        JsonNode.Parse(Required(meta, key, path)) is JsonArray a && a.All(n => n is JsonValue v && v.TryGetValue(out double _))
+            ? a.Select(n => (float)n!.GetValue<double>()).ToArray()
             : throw CliException.File($"{path}: metadata '{key}' is not a list of numbers");
 }

@@ -301,3 +301,37 @@ public class PresetTests
         Assert.InRange(Math.Abs(mean), 0, 0.01);
     }
 }
+
+[Collection("Cli")]
+public sealed class SavedModelMetadataTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("nabla-meta-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("classes", "null", "metadata 'classes' is not a list of class names")]
+    [InlineData("classes", "[null]", "metadata 'classes' is not a list of class names")]
+    [InlineData("classes", "[\"a\", \"b\"]", "metadata 'classes' names 2 classes")]
+    [InlineData("mean", "[null]", "metadata 'mean' is not a list of numbers")]
+    [InlineData("std", "[0]", "metadata 'mean' and 'std' must hold one value each with std > 0")]
+    [InlineData("config", "{\"epochs\": \"x\"}", "config 'epochs' must be a whole number")]
+    [InlineData("config", "{\"lrr\": 1}", "metadata 'config' has an unknown key 'lrr'")]
+    [InlineData("config", "not json", "corrupt metadata")]
+    public void TamperedMetadata_IsOneLineAndExitCodeOne(string key, string value, string expected)
+    {
+        var run = Path.Combine(_dir, "run");
+        if (!Directory.Exists(run)) Assert.Equal(0, CliHarness.Run(CliHarness.Tiny(run, "--epochs", "1")).Code);
+        var path = Path.Combine(_dir, $"tampered-{key}.safetensors");
+        using (var file = Nabla.Serialization.SafeTensorsFile.Open(Path.Combine(run, "model.safetensors")))
+        {
+            var meta = file.Metadata.ToDictionary();
+            meta[key] = value;
+            Nabla.Serialization.SafeTensors.Save(path, file.Names.Select(n => new KeyValuePair<string, Tensor>(n, file.ReadTensor(n))).ToList(), meta);
+        }
+        var r = CliHarness.Run("eval", path, "--data", CliHarness.SubsetDir);
+        Assert.Equal(1, r.Code);
+        Assert.Contains(expected, r.Error);
+        Assert.Single(r.Error.TrimEnd('\n').Split('\n'));
+    }
+}
