@@ -57,6 +57,7 @@ internal static class TrainCommand
             flags.Remove("config");
             var merged = TrainConfig.Merge(values, flags);
             var probe = TrainConfig.From(merged); // checks every value before anything is written
+            RejectIneffective(flags, probe);
             merged["out"] = probe.Out ?? RunFolder.DefaultPath(probe.Model);
             config = TrainConfig.From(merged);
             run = RunFolder.CreateNew(config.Out!);
@@ -175,6 +176,22 @@ internal static class TrainCommand
     }
 
     static string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>
+    /// A flag that would change nothing is a mistake to point out, not to ignore (checked on the
+    /// flags only: a saved config.json lists every option, whether it applies or not).
+    /// </summary>
+    static void RejectIneffective(JsonObject flags, TrainConfig c)
+    {
+        void Require(string key, bool applies, string why)
+        {
+            if (flags.ContainsKey(key) && !applies) throw new CliException($"--{key.Replace('_', '-')} has no effect {why}");
+        }
+        Require("momentum", c.Optimizer == "sgd", $"with --optimizer {c.Optimizer} (it is SGD's; Adam's moments are fixed by its betas)");
+        Require("lr_step", c.Schedule == "step", $"with --schedule {c.Schedule} (it is the step schedule's period)");
+        Require("lr_gamma", c.Schedule is "step" or "plateau", $"with --schedule {c.Schedule} (it is the step and plateau schedules' factor)");
+        Require("min_delta", c.Patience > 0, "without --patience (it is early stopping's threshold)");
+    }
 
     /// <summary>Called with every progress report of the training runs (tests use it to interrupt a run at a chosen batch).</summary>
     internal static Action<TrainingProgress>? ProgressHook { get; set; }
