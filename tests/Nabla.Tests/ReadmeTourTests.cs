@@ -104,7 +104,7 @@ public class ReadmeTourTests
             SafeTensors.Save(Path.Combine(dir, "mlp.safetensors"), net.StateDict()); // the tour writes to the current folder
 
             Assert.Equal(3, history.Records.Count);
-            Assert.InRange(result.Accuracy, 0.78, 1.0); // the subset gives about 82%, the full set about 85%
+            Assert.InRange(result.Accuracy, 0.78, 1.0); // chance is 10%; three epochs of this MLP learn far more on the subset or the full set
             using var file = SafeTensorsFile.Open(Path.Combine(dir, "mlp.safetensors"));
             Assert.Equal(["1.weight", "1.bias", "4.weight", "4.bias"], file.Names);
             Assert.NotEmpty(source);
