@@ -35,15 +35,12 @@ internal static class EvalCommand
         if (batch < 1) throw new CliException($"--batch-size must be at least 1; got {batch}");
         SetThreads(parsed);
         string tta = parsed.Text("tta") ?? "none";
-        int? mcSamples = parsed.Int("mc_dropout");
-        if (mcSamples is < 1 or > 10000) throw new CliException($"--mc-dropout must be between 1 and 10000 passes; got {mcSamples}");
-        if (mcSamples is not null && tta != "none") throw new CliException("--mc-dropout and --tta cannot be combined");
         string runPath = parsed.Positionals[0];
+        if (parsed.Has("mc_dropout") && tta != "none") throw new CliException("--mc-dropout and --tta cannot be combined");
         var saved = SavedModel.Load(runPath);
         // The run's own data by default: its test split, and the validation split temperature scaling needs.
         string? dataDir = parsed.Text("data") ?? (saved.Config.Data is string d && Directory.Exists(d) ? d : null);
-        if (mcSamples is not null && !saved.Model.Modules().Any(m => m is Dropout or Dropout2d))
-            throw new CliException($"--mc-dropout needs a model with dropout; {runPath} was trained with --dropout 0");
+        int? mcSamples = McDropoutPasses(parsed, saved, runPath);
         var (test, source) = Inference.TestSet(dataDir);
         var inputs = Inference.Inputs(saved, test.Inputs);
         var targets = test.Targets;
@@ -134,10 +131,20 @@ internal static class EvalCommand
         return 0;
     }
 
+    /// <summary>The --mc-dropout passes asked for, checked against the range and the model; null when not asked.</summary>
+    internal static int? McDropoutPasses(ArgParser.Result parsed, SavedModel saved, string runPath)
+    {
+        if (parsed.Int("mc_dropout") is not int passes) return null;
+        if (passes < 1 || passes > 10000) throw new CliException($"--mc-dropout must be between 1 and 10000 passes; got {passes}");
+        if (!saved.Model.Modules().Any(m => m is Dropout or Dropout2d))
+            throw new CliException($"--mc-dropout needs a model with dropout; {runPath} was trained with --dropout 0");
+        return passes;
+    }
+
     internal static void SetThreads(ArgParser.Result parsed)
     {
         if (parsed.Int("threads") is not int threads) return;
-        if (threads < 1 || threads > 1024) throw new CliException($"--threads must be between 1 and 1024; got {threads}");
+        TrainConfig.CheckThreads(threads);
         Threading.NumThreads = threads;
     }
 

@@ -30,9 +30,8 @@ internal static class PredictCommand
         if (parsed.Positionals.Count < 2)
             throw new CliException("nabla predict expects a run folder (or model file) and at least one image file (usage: nabla predict RUN FILE...)");
         EvalCommand.SetThreads(parsed);
-        int? mcSamples = parsed.Int("mc_dropout");
-        if (mcSamples is < 1 or > 10000) throw new CliException($"--mc-dropout must be between 1 and 10000 passes; got {mcSamples}");
         var saved = SavedModel.Load(parsed.Positionals[0]);
+        int? mcSamples = EvalCommand.McDropoutPasses(parsed, saved, parsed.Positionals[0]);
         int classes = saved.Classes.Count;
         int k = parsed.Int("top_k") ?? 3;
         if (k < 1 || k > classes) throw new CliException($"--top-k must be between 1 and the {classes} classes; got {k}");
@@ -62,8 +61,6 @@ internal static class PredictCommand
         McDropoutResult? mc = null;
         if (mcSamples is int t)
         {
-            if (!saved.Model.Modules().Any(m => m is Dropout or Dropout2d))
-                throw new CliException($"--mc-dropout needs a model with dropout; {parsed.Positionals[0]} was trained with --dropout 0");
             mc = McDropout.Predict(saved.Model, batch, t);
             probs = mc.MeanProbabilities.ToArray();
         }

@@ -33,24 +33,14 @@ internal static class Presets
             case "cnn":
                 ConvBlock(layers, 1, 32 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 32 * w, 64 * w, c.BatchNorm, generator);
-                layers.Add(new Flatten());
-                if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
-                layers.Add(new Linear(64 * w * 7 * 7, 256 * w, generator: generator));
-                layers.Add(new Relu());
-                if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
-                layers.Add(new Linear(256 * w, Classes, generator: generator));
+                ConvClassifier(layers, 64 * w * 7 * 7, 256 * w, c.Dropout, generator);
                 break;
             case "vgg":
                 ConvLayer(layers, 1, 32 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 32 * w, 32 * w, c.BatchNorm, generator);
                 ConvLayer(layers, 32 * w, 64 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 64 * w, 64 * w, c.BatchNorm, generator);
-                layers.Add(new Flatten());
-                if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
-                layers.Add(new Linear(64 * w * 7 * 7, 256 * w, generator: generator));
-                layers.Add(new Relu());
-                if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
-                layers.Add(new Linear(256 * w, Classes, generator: generator));
+                ConvClassifier(layers, 64 * w * 7 * 7, 256 * w, c.Dropout, generator);
                 break;
             case "mlp":
                 layers.Add(new Flatten());
@@ -83,6 +73,17 @@ internal static class Presets
         var model = new Sequential([.. layers]);
         Initialize(model, c.Init, generator);
         return model;
+    }
+
+    // Flatten, Dropout, Linear ReLU, Dropout, Linear: the classifier of the convolutional presets.
+    static void ConvClassifier(List<Module> layers, int features, int hidden, double dropout, Generator g)
+    {
+        layers.Add(new Flatten());
+        if (dropout > 0) layers.Add(new Dropout(dropout, generator: g));
+        layers.Add(new Linear(features, hidden, generator: g));
+        layers.Add(new Relu());
+        if (dropout > 0) layers.Add(new Dropout(dropout, generator: g));
+        layers.Add(new Linear(hidden, Classes, generator: g));
     }
 
     // Conv [BN] ReLU.

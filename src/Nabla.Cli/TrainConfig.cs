@@ -163,9 +163,15 @@ internal sealed class TrainConfig
         Require(!(Schedule == "plateau" && ValSplit == 0), "--schedule plateau needs a validation split (--val-split above 0)");
         Require(TrainSamples is null || TrainSamples >= 10, $"--train-samples must be at least 10; got {TrainSamples}");
         Require(Seed >= 0, $"--seed must be non-negative; got {Seed}");
-        Require(Threads >= 1 && Threads <= 1024, $"--threads must be between 1 and 1024; got {Threads}");
+        CheckThreads(Threads);
         Require(Workers >= 0 && Workers <= 64, $"--workers must be between 0 and 64; got {Workers}");
         Require(!(Model == "resnet" && !BatchNorm), "--no-batch-norm is not available for --model resnet: its residual blocks are built with batch norm");
+    }
+
+    /// <summary>The range every command accepts for --threads.</summary>
+    public static void CheckThreads(int threads)
+    {
+        if (threads < 1 || threads > 1024) throw new CliException($"--threads must be between 1 and 1024; got {threads}");
     }
 
     static string Fmt(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
