@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace Nabla.Cli;
 
 /// <summary>
-/// The <c>nabla</c> command: <c>train</c>, <c>eval</c>, <c>predict</c>, <c>augment</c>. A mistake
+/// The <c>nabla</c> command: <c>train</c>, <c>eval</c>, <c>predict</c>, <c>export</c>, <c>augment</c>. A mistake
 /// (a bad flag, a missing or corrupt file) is one line on standard error and a non-zero exit code:
 /// 2 for usage, 1 for files and data, 130 for a run interrupted by Ctrl+C (its checkpoint saved).
 /// </summary>
@@ -17,6 +17,7 @@ internal static class Cli
         ("train", "train a model on Fashion-MNIST and write a run folder", TrainCommand.Options, "nabla train [options]"),
         ("eval", "test metrics and the confusion matrix of a trained run", EvalCommand.Options, "nabla eval RUN [options]"),
         ("predict", "the top classes of image files", PredictCommand.Options, "nabla predict RUN FILE... [options]"),
+        ("export", "write a trained run as an ONNX model for ONNX Runtime", ExportCommand.Options, "nabla export RUN [--out FILE.onnx] [options]"),
         ("augment", "a PNG grid previewing an augmentation policy", AugmentCommand.Options, "nabla augment [options]"),
         ("ensemble train", "train K members differing by seed (and, with --bagging, by bootstrap resample)", EnsembleTrainCommand.Options, "nabla ensemble train --members K [--bagging] --out DIR [train options]"),
         ("ensemble eval", "combine trained runs and report members, ensemble and growth", EnsembleEvalCommand.Options, "nabla ensemble eval RUN... [--out DIR]"),
@@ -66,6 +67,7 @@ internal static class Cli
                 "train" => TrainCommand.Run(rest, console, cancel),
                 "eval" => EvalCommand.Run(rest, console),
                 "predict" => PredictCommand.Run(rest, console),
+                "export" => ExportCommand.Run(rest, console),
                 "augment" => AugmentCommand.Run(rest, console),
                 _ => throw new CliException($"unknown command '{args[0]}'{ArgParser.Suggest(args[0], Commands.Select(c => c.Name))}; commands: {string.Join(", ", Commands.Select(c => c.Name))}"),
             };
@@ -108,6 +110,7 @@ internal static class Cli
         console.WriteLine("  nabla train --resume runs/mlp                 continue after Ctrl+C");
         console.WriteLine("  nabla eval runs/mlp --tta flip");
         console.WriteLine("  nabla predict runs/mlp shirt.jpg boot.png");
+        console.WriteLine("  nabla export runs/mlp --out mlp.onnx");
         console.WriteLine("  nabla augment --augment randaugment --index 3 --out preview.png");
         console.WriteLine("  nabla ensemble train --members 5 --bagging --out runs/ens && nabla ensemble eval runs/ens --out runs/ens/eval");
         console.WriteLine("  nabla eval runs/mlp --mc-dropout 50 --out runs/mlp/mc");
