@@ -88,7 +88,9 @@ internal static class EvalCommand
             reports["mc_dropout"] = json;
         }
 
-        var mainReport = rows[^1].Report;
+        // The report of `main`: the deterministic row unless flip TTA or MC dropout replaced it (the
+        // temperature-scaled row is a comparison, not the predictor the summary names).
+        var mainReport = tta == "flip" || mc is not null ? rows[^1].Report : rows[0].Report;
         var acc = new MetricsAccumulator(topK: 5);
         acc.Add(main, targets, mainReport.Nll * targets.Numel);
 

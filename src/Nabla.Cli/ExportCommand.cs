@@ -66,7 +66,8 @@ internal static class ExportCommand
         string ops = string.Join(", ", result.OpCounts.OrderByDescending(o => o.Value).ThenBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key} {o.Value}"));
         console.MarkupLineInterpolated($"Wrote [bold]{output}[/]: ONNX opset {result.Opset} (IR version {result.IrVersion}), {FormatBytes(result.FileBytes)}");
         console.WriteLine($"  {result.Nodes} nodes: {ops}");
-        console.WriteLine($"  {result.Parameters.ToString("N0", CultureInfo.InvariantCulture)} parameters and statistics");
+        console.WriteLine($"  {saved.Model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters; " +
+                          $"{result.Parameters.ToString("N0", CultureInfo.InvariantCulture)} values stored with the running statistics and constants");
         console.WriteLine($"  input 'input' (N, 1, 28, 28), {(raw ? "normalized as during training" : "raw pixels in [0, 1] (normalization included)")}; " +
                           $"output 'logits' (N, {saved.Classes.Count})");
         return 0;
