@@ -71,6 +71,13 @@ public sealed class UncertaintyCommandTests : IDisposable
         Assert.NotNull(s["deterministic"]!["ece"]);
         Assert.True(File.Exists(P("mc/reliability.png")));
         Assert.Equal(model, File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
+        // The top-level figures are the named predictor's, not the temperature-scaled comparison's.
+        Assert.Equal(s["mc_dropout"]!["nll"]!.GetValue<double>(), s["nll"]!.GetValue<double>());
+        Assert.True(Run("eval", run, "--data", SubsetDir, "--out", P("det")).Code == 0);
+        var det = Json(P("det/summary.json"));
+        Assert.Equal("deterministic", det["predictor"]!.GetValue<string>());
+        Assert.Equal(det["deterministic"]!["nll"]!.GetValue<double>(), det["nll"]!.GetValue<double>());
+        Assert.Equal(det["deterministic"]!["ece"]!.GetValue<double>(), det["ece"]!.GetValue<double>());
 
         var noDropout = P("nodrop");
         Assert.Equal(0, Run(Tiny(noDropout, "--dropout", "0")).Code);

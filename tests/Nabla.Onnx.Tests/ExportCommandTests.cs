@@ -111,6 +111,35 @@ public sealed class ExportCommandTests(TrainedRun trained) : IClassFixture<Train
         Assert.Equal("false", session.ModelMetadata.CustomMetadataMap["normalization_included"]);
     }
 
+    /// <summary>docs/onnx.md's serving example (ServingExample.cs, shown verbatim on the page) on the exported run.</summary>
+    [Fact]
+    public void The_docs_serving_example_predicts_what_nabla_predicts()
+    {
+        string onnx = Path.Combine(trained.Dir, "served.onnx");
+        Assert.Equal(0, CliHarness.Run("export", trained.Run, "--out", onnx).Code);
+        var (test, _) = Inference.TestSet(CliHarness.SubsetDir);
+        var images = Enumerable.Range(0, 50).Select(i => test.Get(i).Input.ToArray()).ToList();
+
+        using var classifier = new MyShop.Vision.GarmentClassifier(onnx);
+        var served = classifier.Predict(images);
+
+        Assert.Equal(FashionMnist.Classes, classifier.Classes);
+        var saved = SavedModel.Load(trained.Run);
+        var nabla = Functional.Softmax(Inference.Logits(saved.Model, Inference.Inputs(saved, test.Inputs.Narrow(0, 0, 50))), 1).ToArray();
+        Ort.AssertClose(nabla, [.. served.SelectMany(p => p)], rtol: 0, atol: 1e-4, what: "served probabilities");
+
+        var page = File.ReadAllText(FindRepoFile("docs/onnx.md")).ReplaceLineEndings("\n");
+        var code = File.ReadAllText(FindRepoFile("tests/Nabla.Onnx.Tests/ServingExample.cs")).ReplaceLineEndings("\n");
+        Assert.Contains("```csharp\n" + code + "```", page, StringComparison.Ordinal);
+    }
+
+    static string FindRepoFile(string relative)
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, relative))) return Path.Combine(d.FullName, relative);
+        throw new FileNotFoundException(relative);
+    }
+
     [Fact]
     public void The_default_output_is_model_onnx_in_the_run_folder()
     {
