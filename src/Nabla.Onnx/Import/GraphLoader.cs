@@ -1,0 +1,208 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace Nabla.Onnx.Import;
+
+/// <summary>One node ready to run: its runner and the names it reads and writes.</summary>
+internal sealed record CompiledNode(string Display, string OpType, string[] Inputs, string[] Outputs, OpRun Run);
+
+/// <summary>What an initializer is to the module: a trainable weight, a statistic, or a constant.</summary>
+internal enum InitializerRole { Constant, Parameter, Buffer }
+
+/// <summary>A parsed, checked, topologically ordered graph, with every node's runner built.</summary>
+internal sealed class LoadedGraph
+{
+    public required CompiledNode[] Nodes { get; init; }
+
+    public required Dictionary<string, OnnxValue> Initializers { get; init; }
+
+    public required Dictionary<string, InitializerRole> Roles { get; init; }
+
+    public required (string Name, int?[] Shape)[] Inputs { get; init; }
+
+    public required string[] Outputs { get; init; }
+
+    public required int Opset { get; init; }
+
+    public required long IrVersion { get; init; }
+
+    public required Dictionary<string, string> Metadata { get; init; }
+
+    public required string Producer { get; init; }
+}
+
+/// <summary>
+/// Reads an ONNX file into a <see cref="LoadedGraph"/>, refusing, with one message each, garbage
+/// bytes, unsupported opsets, ops and attribute values, undefined tensors, values produced twice,
+/// cycles, and initializers whose data does not match their shape.
+/// </summary>
+internal static class GraphLoader
+{
+    /// <param name="bytes">The file's content.</param>
+    /// <param name="what">How errors name the model (its path).</param>
+    /// <param name="modelDir">The folder external data may be read from; null refuses external data.</param>
+    /// <param name="intInputs">Accept int64/int32 graph inputs too (ONNX's backend tests feed shapes and indices that way).</param>
+    public static LoadedGraph Load(byte[] bytes, string what, string? modelDir, bool intInputs = false)
+    {
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new OnnxImportException($"{what}: not an ONNX model (the protobuf does not parse: {e.Message})", e);
+        }
+        if (model.IrVersion <= 0 || model.Graph is null)
+            throw new OnnxImportException($"{what}: not an ONNX model ({(model.IrVersion <= 0 ? "no IR version" : "no graph")})");
+        var opsets = model.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").ToList();
+        if (opsets.Count == 0) throw new OnnxImportException($"{what}: the model imports no opset of ONNX's default domain");
+        int opset = (int)opsets.Max(o => o.Version);
+        if (opset < OpRegistry.MinOpset || opset > OpRegistry.MaxOpset)
+            throw new OnnxImportException($"{what}: opset {opset} is not supported; Nabla imports opsets {OpRegistry.MinOpset} to {OpRegistry.MaxOpset}");
+        var domains = model.OpsetImport.ToDictionary(o => o.Domain, o => o.Version, StringComparer.Ordinal);
+        var graph = model.Graph;
+
+        var initializers = new Dictionary<string, OnnxValue>(StringComparer.Ordinal);
+        foreach (var t in graph.Initializer)
+        {
+            if (t.Name.Length == 0) throw new OnnxImportException($"{what}: an initializer has no name");
+            if (initializers.ContainsKey(t.Name)) throw new OnnxImportException($"{what}: initializer '{t.Name}' is defined twice");
+            initializers[t.Name] = TensorReader.Read(t, $"{what}: initializer '{t.Name}'", modelDir);
+        }
+        if (graph.SparseInitializer.Count > 0) throw new OnnxImportException($"{what}: sparse initializers are not supported");
+
+        var inputs = new List<(string, int?[])>();
+        foreach (var input in graph.Input)
+        {
+            if (initializers.ContainsKey(input.Name)) continue; // IR < 4 lists initializers as inputs too
+            var tensorType = input.Type?.TensorType
+                ?? throw new OnnxImportException($"{what}: input '{input.Name}' is not a tensor; Nabla imports tensor inputs");
+            bool isInt = tensorType.ElemType is (int)TensorProto.Types.DataType.Int64 or (int)TensorProto.Types.DataType.Int32;
+            if (tensorType.ElemType != (int)TensorProto.Types.DataType.Float && !(intInputs && isInt))
+                throw new OnnxImportException($"{what}: input '{input.Name}' has element type {((TensorProto.Types.DataType)tensorType.ElemType).ToString().ToUpperInvariant()}; Nabla imports float32 inputs");
+            int?[] shape = tensorType.Shape is null ? [] : [.. tensorType.Shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? (int?)d.DimValue : null)];
+            inputs.Add((input.Name, shape));
+        }
+
+        // Which values exist, and which node makes each.
+        var defined = new HashSet<string>(initializers.Keys, StringComparer.Ordinal);
+        foreach (var (name, _) in inputs) defined.Add(name);
+        var producer = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Node.Count; i++)
+            foreach (var o in graph.Node[i].Output.Where(o => o.Length > 0))
+            {
+                if (defined.Contains(o) || !producer.TryAdd(o, i))
+                    throw new OnnxImportException($"{what}: value '{o}' is defined twice (by {Name(graph.Node[i])} and before)");
+            }
+        for (int i = 0; i < graph.Node.Count; i++)
+            foreach (var input in graph.Node[i].Input.Where(v => v.Length > 0))
+                if (!defined.Contains(input) && !producer.ContainsKey(input))
+                    throw new OnnxImportException($"{what}: {Name(graph.Node[i])} reads '{input}', which no node, graph input or initializer defines");
+        foreach (var output in graph.Output)
+            if (!defined.Contains(output.Name) && !producer.ContainsKey(output.Name))
+                throw new OnnxImportException($"{what}: graph output '{output.Name}' is not defined by any node, input or initializer");
+        if (graph.Output.Count == 0) throw new OnnxImportException($"{what}: the graph has no output");
+
+        var order = TopologicalOrder(graph, producer, what);
+
+        // Constants known at load time: initializers and Constant nodes (needed by ops whose attributes became inputs).
+        var constants = new Dictionary<string, OnnxValue>(initializers, StringComparer.Ordinal);
+        var nodes = new List<CompiledNode>();
+        foreach (int i in order)
+        {
+            var proto = graph.Node[i];
+            int version = (int)(domains.TryGetValue(proto.Domain, out long v) ? v : opset);
+            var info = new NodeInfo(proto, proto.Domain is "" or "ai.onnx" ? opset : version, name => constants.GetValueOrDefault(name));
+            var run = OpRegistry.Build(info, proto.Domain);
+            if (proto.OpType == "Constant" && proto.Domain is "" or "ai.onnx")
+                constants[proto.Output[0]] = run(new OpContext(), [])[0];
+            nodes.Add(new CompiledNode(info.Display, proto.OpType, [.. proto.Input], [.. proto.Output], run));
+        }
+
+        return new LoadedGraph
+        {
+            Nodes = [.. nodes],
+            Initializers = initializers,
+            Roles = Roles(nodes, initializers),
+            Inputs = [.. inputs],
+            Outputs = [.. graph.Output.Select(o => o.Name)],
+            Opset = opset,
+            IrVersion = model.IrVersion,
+            Metadata = model.MetadataProps.GroupBy(p => p.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal),
+            Producer = $"{model.ProducerName} {model.ProducerVersion}".Trim(),
+        };
+    }
+
+    static string Name(NodeProto n) => $"{n.OpType} node '{(n.Name.Length > 0 ? n.Name : n.Output.FirstOrDefault() ?? "?")}'";
+
+    /// <summary>Kahn's algorithm, keeping the file's order among ready nodes; what is left over lies on a cycle.</summary>
+    static List<int> TopologicalOrder(GraphProto graph, Dictionary<string, int> producer, string what)
+    {
+        int n = graph.Node.Count;
+        var pending = new int[n];
+        var consumers = new List<int>[n];
+        for (int i = 0; i < n; i++) consumers[i] = [];
+        for (int i = 0; i < n; i++)
+            foreach (var input in graph.Node[i].Input.Where(v => v.Length > 0).Distinct(StringComparer.Ordinal))
+                if (producer.TryGetValue(input, out int p))
+                {
+                    pending[i]++;
+                    consumers[p].Add(i);
+                }
+        var ready = new PriorityQueue<int, int>();
+        for (int i = 0; i < n; i++) if (pending[i] == 0) ready.Enqueue(i, i);
+        var order = new List<int>(n);
+        while (ready.TryDequeue(out int i, out _))
+        {
+            order.Add(i);
+            foreach (int c in consumers[i])
+                if (--pending[c] == 0) ready.Enqueue(c, c);
+        }
+        if (order.Count < n)
+        {
+            var stuck = Enumerable.Range(0, n).Where(i => pending[i] > 0).Take(5).Select(i => Name(graph.Node[i]));
+            throw new OnnxImportException($"{what}: the graph has a cycle through {string.Join(", ", stuck)}");
+        }
+        return order;
+    }
+
+    /// <summary>
+    /// Float initializers consumed as weights are parameters: Conv's weight and bias, Gemm's B and C,
+    /// BatchNormalization's scale and bias, MatMul's constant operand and the bias added to its
+    /// result. Running mean and variance are buffers. Everything else stays a constant.
+    /// </summary>
+    static Dictionary<string, InitializerRole> Roles(List<CompiledNode> nodes, Dictionary<string, OnnxValue> initializers)
+    {
+        var roles = initializers.ToDictionary(kv => kv.Key, _ => InitializerRole.Constant, StringComparer.Ordinal);
+        var matmulOutputs = nodes.Where(n => n.OpType == "MatMul").SelectMany(n => n.Outputs).ToHashSet(StringComparer.Ordinal);
+        void Mark(CompiledNode n, int i, InitializerRole role)
+        {
+            if (i < n.Inputs.Length && initializers.TryGetValue(n.Inputs[i], out var v) && v.IsFloat && roles[n.Inputs[i]] != InitializerRole.Parameter)
+                roles[n.Inputs[i]] = role;
+        }
+        foreach (var n in nodes)
+        {
+            switch (n.OpType)
+            {
+                case "Conv" or "Gemm":
+                    Mark(n, 1, InitializerRole.Parameter);
+                    Mark(n, 2, InitializerRole.Parameter);
+                    break;
+                case "BatchNormalization":
+                    Mark(n, 1, InitializerRole.Parameter);
+                    Mark(n, 2, InitializerRole.Parameter);
+                    Mark(n, 3, InitializerRole.Buffer);
+                    Mark(n, 4, InitializerRole.Buffer);
+                    break;
+                case "MatMul":
+                    Mark(n, 1, InitializerRole.Parameter);
+                    break;
+                case "Add" when n.Inputs.Any(matmulOutputs.Contains):
+                    for (int i = 0; i < n.Inputs.Length; i++) Mark(n, i, InitializerRole.Parameter);
+                    break;
+            }
+        }
+        return roles;
+    }
+}
