@@ -14,11 +14,11 @@ public class ResNet18Tests
     /// <summary>chelsea.png as ML.NET feeds it: resized to 224x224, planar RGB in 0-255, (1, 3, 224, 224).</summary>
     internal static Tensor Chelsea()
     {
-        var image = Image.Load(SharedImage());
+        var image = Image.Load(ChelseaPath());
         return (new Resize(224, 224).Apply(image, new Generator(0)) * 255f).Unsqueeze(0);
     }
 
-    static string SharedImage()
+    internal static string ChelseaPath()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
         {

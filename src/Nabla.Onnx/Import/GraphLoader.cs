@@ -41,7 +41,7 @@ internal static class GraphLoader
     /// <param name="bytes">The file's content.</param>
     /// <param name="what">How errors name the model (its path).</param>
     /// <param name="modelDir">The folder external data may be read from; null refuses external data.</param>
-    /// <param name="intInputs">Accept int64/int32 graph inputs too (ONNX's backend tests feed shapes and indices that way).</param>
+    /// <param name="intInputs">Accept int64/int32/bool graph inputs too (ONNX's backend tests feed shapes, indices and masks that way).</param>
     public static LoadedGraph Load(byte[] bytes, string what, string? modelDir, bool intInputs = false)
     {
         ModelProto model;
@@ -78,7 +78,7 @@ internal static class GraphLoader
             if (initializers.ContainsKey(input.Name)) continue; // IR < 4 lists initializers as inputs too
             var tensorType = input.Type?.TensorType
                 ?? throw new OnnxImportException($"{what}: input '{input.Name}' is not a tensor; Nabla imports tensor inputs");
-            bool isInt = tensorType.ElemType is (int)TensorProto.Types.DataType.Int64 or (int)TensorProto.Types.DataType.Int32;
+            bool isInt = tensorType.ElemType is (int)TensorProto.Types.DataType.Int64 or (int)TensorProto.Types.DataType.Int32 or (int)TensorProto.Types.DataType.Bool;
             if (tensorType.ElemType != (int)TensorProto.Types.DataType.Float && !(intInputs && isInt))
                 throw new OnnxImportException($"{what}: input '{input.Name}' has element type {((TensorProto.Types.DataType)tensorType.ElemType).ToString().ToUpperInvariant()}; Nabla imports float32 inputs");
             int?[] shape = tensorType.Shape is null ? [] : [.. tensorType.Shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? (int?)d.DimValue : null)];

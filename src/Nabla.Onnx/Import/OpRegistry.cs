@@ -45,6 +45,13 @@ internal static class OpRegistry
         ["Constant"] = [(1, ShapeOps.Constant), (9, ShapeOps.Constant), (11, ShapeOps.Constant), (12, ShapeOps.Constant), (13, ShapeOps.Constant)],
         ["Pad"] = [(2, n => ShapeOps.Pad(n, 2)), (11, n => ShapeOps.Pad(n, 11)), (13, n => ShapeOps.Pad(n, 11))],
         ["ReduceMean"] = [(1, ShapeOps.ReduceMean), (11, ShapeOps.ReduceMean), (13, ShapeOps.ReduceMean)],
+        ["ReduceMax"] = [(1, NormOps.ReduceMax), (11, NormOps.ReduceMax), (12, NormOps.ReduceMax), (13, NormOps.ReduceMax)],
+        ["InstanceNormalization"] = [(6, NormOps.InstanceNorm)],
+        ["LayerNormalization"] = [(17, NormOps.LayerNorm)],
+        ["Erf"] = [(9, NormOps.Erf), (13, NormOps.Erf)],
+        ["Softplus"] = [(1, NormOps.Softplus)],
+        ["Greater"] = [(7, NormOps.Greater), (9, NormOps.Greater), (13, NormOps.Greater)],
+        ["Where"] = [(9, NormOps.Where), (16, NormOps.Where)],
     };
 
     /// <summary>The supported op types, as errors list them.</summary>

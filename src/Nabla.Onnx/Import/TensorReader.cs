@@ -29,10 +29,11 @@ internal static class TensorReader
         var type = (DataType)t.DataType;
         int size = type switch
         {
+            DataType.Bool => 1,
             DataType.Float or DataType.Int32 => 4,
             DataType.Int64 or DataType.Double => 8,
             _ => throw new OnnxImportException($"{what}: element type {type.ToString().ToUpperInvariant()} is not supported; " +
-                "Nabla imports float32 weights and int32/int64 shapes (double is converted to float)"),
+                "Nabla imports float32 weights, int32/int64 shapes and bool masks (double is converted to float, bool to 0/1)"),
         };
         ReadOnlySpan<byte> raw;
         byte[]? external = null;
@@ -53,6 +54,7 @@ internal static class TensorReader
                 DataType.Float => OnnxValue.Of(Tensor.FromArray(MemoryMarshal.Cast<byte, float>(raw).ToArray(), dims)),
                 DataType.Double => OnnxValue.Of(Tensor.FromArray([.. MemoryMarshal.Cast<byte, double>(raw).ToArray().Select(v => (float)v)], dims)),
                 DataType.Int32 => OnnxValue.Of([.. MemoryMarshal.Cast<byte, int>(raw).ToArray().Select(v => (long)v)], dims),
+                DataType.Bool => OnnxValue.Of(Tensor.FromArray([.. raw.ToArray().Select(v => v != 0 ? 1f : 0f)], dims)),
                 _ => OnnxValue.Of(MemoryMarshal.Cast<byte, long>(raw).ToArray(), dims),
             };
         }
@@ -60,7 +62,7 @@ internal static class TensorReader
         {
             DataType.Float => t.FloatData.Count,
             DataType.Double => t.DoubleData.Count,
-            DataType.Int32 => t.Int32Data.Count,
+            DataType.Int32 or DataType.Bool => t.Int32Data.Count, // bools are stored in int32_data
             _ => t.Int64Data.Count,
         };
         if (n != count)
@@ -70,6 +72,7 @@ internal static class TensorReader
             DataType.Float => OnnxValue.Of(Tensor.FromArray([.. t.FloatData], dims)),
             DataType.Double => OnnxValue.Of(Tensor.FromArray([.. t.DoubleData.Select(v => (float)v)], dims)),
             DataType.Int32 => OnnxValue.Of([.. t.Int32Data.Select(v => (long)v)], dims),
+            DataType.Bool => OnnxValue.Of(Tensor.FromArray([.. t.Int32Data.Select(v => v != 0 ? 1f : 0f)], dims)),
             _ => OnnxValue.Of([.. t.Int64Data], dims),
         };
     }
