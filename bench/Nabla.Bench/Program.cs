@@ -1,7 +1,8 @@
 // The standard workloads of shared/BENCHMARKS.md on Nabla, printing one JSON object per line.
 // Usage: dotnet run -c Release --project bench/Nabla.Bench -- [workload ...] [--threads N] [--seconds S]
 // Workloads: gemm (square n = 128..2048, as the libtorch anchor), mlp_train, cnn_train, resnet8_train,
-// cnn_infer (the models of shared/BENCHMARKS.md, with bytes_per_step), gemm_skinny (the shapes of training
+// cnn_infer (the models of shared/BENCHMARKS.md, with bytes_per_step), resnet18_infer (ML.NET's pretrained
+// ResNet-18 imported from ONNX, batch 1 and 32, as the ONNX Runtime anchor runs it), gemm_skinny (the shapes of training
 // steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
 // processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM), loader (augmented
 // Fashion-MNIST batches through Nabla.Vision and the DataLoader, workers 2, 1 and 0). No name: all.
@@ -21,6 +22,7 @@ var workloads = new Dictionary<string, Action<double>>
     ["cnn_train"] = TrainingWorkloads.CnnTrain,
     ["resnet8_train"] = TrainingWorkloads.ResNet8Train,
     ["cnn_infer"] = TrainingWorkloads.CnnInfer,
+    ["resnet18_infer"] = ResNet18Infer.Run,
     ["profile"] = TrainingWorkloads.Profile,
     ["loader"] = LoaderWorkload.Run,
 };

@@ -154,7 +154,7 @@ static class TrainingWorkloads
     }
 
     /// <summary>Steps per second over at least <paramref name="seconds"/> after warm-up, and managed bytes allocated per step.</summary>
-    static (double Rate, long BytesPerStep) Rate(Action step, int warmup, double seconds)
+    internal static (double Rate, long BytesPerStep) Rate(Action step, int warmup, double seconds)
     {
         for (int i = 0; i < warmup; i++) step();
         long before = GC.GetTotalAllocatedBytes(true);
@@ -169,5 +169,5 @@ static class TrainingWorkloads
         return (rate, (GC.GetTotalAllocatedBytes(true) - before) / n);
     }
 
-    static void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
+    internal static void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
 }

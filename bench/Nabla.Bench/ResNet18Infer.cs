@@ -1,0 +1,34 @@
+using Nabla;
+using Nabla.Onnx;
+
+/// <summary>
+/// resnet18_infer of shared/BENCHMARKS.md on the anchor's own file: ML.NET's ImageNet ResNet-18
+/// (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18), imported with <see cref="OnnxModule"/>, in
+/// evaluation mode, 3x224x224, batch 1 and 32. About 4.1 GFLOP per image (torchvision's ResNet-18
+/// plus two 512-channel 3x3 convolutions, no classifier), from which gflops_effective is computed.
+/// </summary>
+static class ResNet18Infer
+{
+    const double FlopsPerImage = 4.1e9;
+
+    public static void Run(double seconds)
+    {
+        var model = Pretrained.ResNet18ImageNet();
+        model.Eval();
+        foreach (int batch in new[] { 1, 32 })
+        {
+            var x = Tensor.Randn([batch, 3, 224, 224], new Generator(0));
+            var (rate, bytes) = TrainingWorkloads.Rate(() =>
+            {
+                using var scope = TensorScope.Begin();
+                using var noGrad = Autograd.NoGrad();
+                model.Forward(x);
+            }, 2, seconds);
+            TrainingWorkloads.Emit(new
+            {
+                engine = "nabla", workload = "resnet18_infer", batch, threads = Threading.NumThreads,
+                samples_per_s = Math.Round(rate * batch, 1), gflops_effective = Math.Round(rate * batch * FlopsPerImage / 1e9, 1), bytes_per_step = bytes,
+            });
+        }
+    }
+}
