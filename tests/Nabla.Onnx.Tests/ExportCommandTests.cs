@@ -128,16 +128,9 @@ public sealed class ExportCommandTests(TrainedRun trained) : IClassFixture<Train
         var nabla = Functional.Softmax(Inference.Logits(saved.Model, Inference.Inputs(saved, test.Inputs.Narrow(0, 0, 50))), 1).ToArray();
         Ort.AssertClose(nabla, [.. served.SelectMany(p => p)], rtol: 0, atol: 1e-4, what: "served probabilities");
 
-        var page = File.ReadAllText(FindRepoFile("docs/onnx.md")).ReplaceLineEndings("\n");
-        var code = File.ReadAllText(FindRepoFile("tests/Nabla.Onnx.Tests/ServingExample.cs")).ReplaceLineEndings("\n");
+        var page = File.ReadAllText(BackendNodeTests.FindRepoFile("docs/onnx.md")).ReplaceLineEndings("\n");
+        var code = File.ReadAllText(BackendNodeTests.FindRepoFile("tests/Nabla.Onnx.Tests/ServingExample.cs")).ReplaceLineEndings("\n");
         Assert.Contains("```csharp\n" + code + "```", page, StringComparison.Ordinal);
-    }
-
-    static string FindRepoFile(string relative)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, relative))) return Path.Combine(d.FullName, relative);
-        throw new FileNotFoundException(relative);
     }
 
     [Fact]

@@ -295,3 +295,33 @@ public sealed class HostileFileTests : IDisposable
         Assert.Contains("input 'input' of shape [N, 4]", e.Message);
     }
 }
+
+/// <summary>An imported module's weights go through safetensors like any module's.</summary>
+public sealed class ImportedCheckpointTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("nabla-onnx-ckpt-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Fine_tuned_weights_save_and_load_into_a_fresh_import()
+    {
+        var bytes = OnnxExport.ToBytes(PresetExportTests.Build("resnet", batchNorm: true), [1, 1, 28, 28]);
+        var tuned = OnnxModule.Load(bytes);
+        tuned.Train();
+        var optimizer = new Optim.Sgd(tuned.Parameters(), lr: 0.01);
+        var x = Tensor.Rand([8, 1, 28, 28], new Generator(3));
+        var loss = new Losses.CrossEntropyLoss().Forward(tuned.Forward(x), Tensor.FromArray([0f, 1, 2, 3, 4, 5, 6, 7], 8));
+        loss.Backward();
+        optimizer.Step();
+        tuned.Eval();
+
+        string path = Path.Combine(_dir, "tuned.safetensors");
+        Serialization.SafeTensors.Save(path, tuned.StateDict());
+        var fresh = OnnxModule.Load(bytes);
+        fresh.LoadStateDict(Serialization.SafeTensors.Load(path));
+        using var noGrad = Autograd.NoGrad();
+        Assert.Equal(tuned.Forward(x).ToArray(), fresh.Forward(x).ToArray());
+        Assert.NotEqual(OnnxModule.Load(bytes).Forward(x).ToArray(), fresh.Forward(x).ToArray());
+    }
+}

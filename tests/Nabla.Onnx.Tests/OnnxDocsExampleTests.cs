@@ -41,18 +41,11 @@ public sealed class OnnxDocsExampleTests : IDisposable
         using var session = Ort.Session(path);
         Assert.Equal("[\"cat\", \"dog\"]", session.ModelMetadata.CustomMetadataMap["classes"]);
 
-        var page = File.ReadAllText(Find("docs/onnx.md")).ReplaceLineEndings("\n");
-        var code = File.ReadAllText(Find("tests/Nabla.Onnx.Tests/OnnxDocsExampleTests.cs")).ReplaceLineEndings("\n");
+        var page = File.ReadAllText(BackendNodeTests.FindRepoFile("docs/onnx.md")).ReplaceLineEndings("\n");
+        var code = File.ReadAllText(BackendNodeTests.FindRepoFile("tests/Nabla.Onnx.Tests/OnnxDocsExampleTests.cs")).ReplaceLineEndings("\n");
         string Between(string s, string a, string b) => s[(s.IndexOf(a, StringComparison.Ordinal) + a.Length)..s.IndexOf(b, StringComparison.Ordinal)];
         var snippet = string.Join('\n', Between(code, "// docs/onnx.md example begins\n", "        // docs/onnx.md example ends")
             .Split('\n').Select(l => l.Length >= 8 ? l[8..] : l.TrimStart()));
         Assert.Contains(snippet.TrimEnd().Replace("modelPath", "\"model.onnx\"", StringComparison.Ordinal), page, StringComparison.Ordinal);
-    }
-
-    static string Find(string relative)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, relative))) return Path.Combine(d.FullName, relative);
-        throw new FileNotFoundException(relative);
     }
 }

@@ -2,7 +2,7 @@ namespace Nabla.Onnx.Import;
 
 /// <summary>
 /// InstanceNormalization, LayerNormalization and the element-wise ops Nabla's own exports use
-/// (Erf for exact GELU, Softplus, Greater and Where for Softplus's threshold, ReduceMax for Maxout),
+/// (Erf for exact GELU, Softplus, Greater and Where for Softplus's threshold),
 /// so every exported model imports back.
 /// </summary>
 internal static class NormOps
@@ -90,20 +90,5 @@ internal static class NormOps
     {
         n.Allow();
         return (_, inputs) => [OnnxValue.Of(Tensor.Where(inputs[0]!.AsTensor(), inputs[1]!.AsTensor(), inputs[2]!.AsTensor()))];
-    }
-
-    /// <summary>ReduceMax over the <c>axes</c> attribute (all when absent), keepdims default 1.</summary>
-    public static OpRun ReduceMax(NodeInfo n)
-    {
-        n.Allow("axes", "keepdims");
-        var axes = n.Ints("axes");
-        bool keep = n.IntIn("keepdims", 1, 0, 1) == 1;
-        return (_, inputs) =>
-        {
-            var x = inputs[0]!.AsTensor();
-            int[] dims = [.. (axes ?? [.. Enumerable.Range(0, x.Rank).Select(i => (long)i)]).Select(a => (int)(a < 0 ? a + x.Rank : a))];
-            if (dims.Any(d => d < 0 || d >= x.Rank)) throw new OnnxImportException($"{n.Display}: axes out of range for input {x.ShapeString}");
-            return [OnnxValue.Of(x.Amax(dims, keep))];
-        };
     }
 }

@@ -44,8 +44,8 @@ internal static class OpRegistry
         ["Gather"] = [(1, ShapeOps.Gather), (11, ShapeOps.Gather), (13, ShapeOps.Gather)],
         ["Constant"] = [(1, ShapeOps.Constant), (9, ShapeOps.Constant), (11, ShapeOps.Constant), (12, ShapeOps.Constant), (13, ShapeOps.Constant)],
         ["Pad"] = [(2, n => ShapeOps.Pad(n, 2)), (11, n => ShapeOps.Pad(n, 11)), (13, n => ShapeOps.Pad(n, 11))],
-        ["ReduceMean"] = [(1, ShapeOps.ReduceMean), (11, ShapeOps.ReduceMean), (13, ShapeOps.ReduceMean)],
-        ["ReduceMax"] = [(1, NormOps.ReduceMax), (11, NormOps.ReduceMax), (12, NormOps.ReduceMax), (13, NormOps.ReduceMax)],
+        ["ReduceMean"] = [(1, ReduceMean), (11, ReduceMean), (13, ReduceMean)],
+        ["ReduceMax"] = [(1, ReduceMax), (11, ReduceMax), (12, ReduceMax), (13, ReduceMax)],
         ["InstanceNormalization"] = [(6, NormOps.InstanceNorm)],
         ["LayerNormalization"] = [(17, NormOps.LayerNorm)],
         ["Erf"] = [(9, NormOps.Erf), (13, NormOps.Erf)],
@@ -53,6 +53,10 @@ internal static class OpRegistry
         ["Greater"] = [(7, NormOps.Greater), (9, NormOps.Greater), (13, NormOps.Greater)],
         ["Where"] = [(9, NormOps.Where), (16, NormOps.Where)],
     };
+
+    static OpRun ReduceMean(NodeInfo n) => ShapeOps.Reduce(n, (x, dims, keep) => x.Mean(dims, keep));
+
+    static OpRun ReduceMax(NodeInfo n) => ShapeOps.Reduce(n, (x, dims, keep) => x.Amax(dims, keep));
 
     /// <summary>The supported op types, as errors list them.</summary>
     public static string Supported => string.Join(", ", Ops.Keys.Order(StringComparer.Ordinal));

@@ -276,7 +276,8 @@ internal static class ShapeOps
         };
     }
 
-    public static OpRun ReduceMean(NodeInfo n)
+    /// <summary>ReduceMean and ReduceMax: over the <c>axes</c> attribute (every axis when absent), keepdims default 1.</summary>
+    public static OpRun Reduce(NodeInfo n, Func<Tensor, int[], bool, Tensor> reduce)
     {
         n.Allow("axes", "keepdims");
         var axes = n.Ints("axes");
@@ -285,7 +286,7 @@ internal static class ShapeOps
         {
             var x = inputs[0]!.AsTensor();
             int[] dims = axes is null ? [.. Enumerable.Range(0, x.Rank)] : [.. axes.Select(a => Axis(n, a, x.Rank))];
-            return [OnnxValue.Of(x.Mean(dims, keep))];
+            return [OnnxValue.Of(reduce(x, dims, keep))];
         };
     }
 }
