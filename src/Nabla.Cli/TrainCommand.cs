@@ -250,7 +250,7 @@ internal static class TrainCommand
         {
             (int, double) best = (0, double.NaN);
             foreach (var r in records)
-                if (!double.IsNaN(r.ValidationLoss) && (best.Item1 == 0 || r.ValidationLoss < best.Item2 - minDelta)) best = (r.Epoch, r.ValidationLoss);
+                if (MetricMonitor.Improves(MonitorMode.Min, r.ValidationLoss, best.Item2, hasBest: best.Item1 != 0, minDelta)) best = (r.Epoch, r.ValidationLoss);
             return best;
         }
 
@@ -259,7 +259,7 @@ internal static class TrainCommand
             Records.Add(record);
             run.WriteMetrics(Records);
             // The rule early stopping uses (better by more than --min-delta), so the weights restored are those of the epoch it names.
-            if (!double.IsNaN(record.ValidationLoss) && (BestEpoch == 0 || record.ValidationLoss < BestValue - session.Config.MinDelta))
+            if (MetricMonitor.Improves(MonitorMode.Min, record.ValidationLoss, BestValue, hasBest: BestEpoch != 0, session.Config.MinDelta))
             {
                 (BestEpoch, BestValue) = (record.Epoch, record.ValidationLoss);
                 SavedModel.Save(run.Best, session.Model, session.Config, session.Data.Stats);

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Nabla.Nn;
 
 /// <summary>
@@ -158,8 +156,8 @@ public abstract class BatchNormBase : Module
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>
-        $"{NumFeatures}, eps={NormRepr.Float(Eps)}, momentum={(Momentum is { } m ? NormRepr.Float(m) : "None")}, " +
-        $"affine={NormRepr.Bool(Affine)}, track_running_stats={NormRepr.Bool(TrackRunningStats)}";
+        $"{NumFeatures}, eps={PyFormat.Float(Eps)}, momentum={(Momentum is { } m ? PyFormat.Float(m) : "None")}, " +
+        $"affine={PyFormat.Bool(Affine)}, track_running_stats={PyFormat.Bool(TrackRunningStats)}";
 }
 
 /// <summary>
@@ -202,67 +200,4 @@ public sealed class BatchNorm2d : BatchNormBase
     private protected override bool Accepts(Tensor input) => input.Rank == 4 && input.Shape[1] == NumFeatures;
 
     private protected override string ExpectedInput => $"input of shape (N, {NumFeatures}, H, W)";
-}
-
-/// <summary>The argument checks the normalization layers share.</summary>
-internal static class NormArgs
-{
-    /// <summary>
-    /// eps keeps the square root away from zero; a negative or infinite one gives NaN or all-zero
-    /// outputs instead of an error, so it is refused (PyTorch accepts anything).
-    /// </summary>
-    public static void CheckEps(string layer, double eps)
-    {
-        if (!(eps >= 0) || double.IsPositiveInfinity(eps))
-            throw new ArgumentOutOfRangeException(nameof(eps), eps, $"{layer}: expected a finite eps >= 0; got {NormRepr.Float(eps)}");
-    }
-
-    /// <summary>
-    /// The running statistics are (1 - momentum) old + momentum new: outside [0, 1] they diverge
-    /// or change sign, so such a momentum is refused (PyTorch accepts anything).
-    /// </summary>
-    public static void CheckMomentum(string layer, double momentum)
-    {
-        if (!(momentum >= 0 && momentum <= 1))
-            throw new ArgumentOutOfRangeException(nameof(momentum), momentum,
-                $"{layer}: expected momentum in [0, 1]; got {NormRepr.Float(momentum)}");
-    }
-}
-
-/// <summary>Python's spelling of values in the normalization layers' <c>extra_repr</c>.</summary>
-internal static class NormRepr
-{
-    /// <summary>A float as Python's repr writes it: <c>1e-05</c>, <c>0.1</c>, <c>1.0</c>, <c>1e+16</c>.</summary>
-    /// <remarks>
-    /// Both languages print the shortest round-trip digits; .NET switches to scientific notation for
-    /// exponents up to -5 as Python does, but Python also does from 1e16, and writes the exponent
-    /// with a sign and two digits.
-    /// </remarks>
-    public static string Float(double v)
-    {
-        if (double.IsNaN(v)) return "nan";
-        if (double.IsInfinity(v)) return v > 0 ? "inf" : "-inf";
-        string s = v.ToString("R", CultureInfo.InvariantCulture);
-        string sign = s.StartsWith('-') ? "-" : "";
-        if (sign.Length > 0) s = s[1..];
-        int e = s.IndexOf('E', StringComparison.Ordinal);
-        if (e >= 0)
-        {
-            int exp = int.Parse(s[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            return $"{sign}{s[..e]}e{(exp < 0 ? '-' : '+')}{Math.Abs(exp):00}";
-        }
-        if (Math.Abs(v) >= 1e16)
-        {
-            string rest = s[1..].TrimEnd('0'); // an integer: beyond 2^53 every double is one
-            return $"{sign}{s[0]}{(rest.Length > 0 ? "." + rest : "")}e+{s.Length - 1:00}";
-        }
-        return sign + (s.Contains('.', StringComparison.Ordinal) ? s : s + ".0");
-    }
-
-    /// <summary>True or False.</summary>
-    public static string Bool(bool b) => b ? "True" : "False";
-
-    /// <summary>A tuple of ints: <c>(8,)</c>, <c>(6, 5, 5)</c>.</summary>
-    public static string Tuple(IReadOnlyList<int> dims) =>
-        dims.Count == 1 ? $"({dims[0]},)" : $"({string.Join(", ", dims)})";
 }

@@ -35,7 +35,7 @@ public sealed class Dropout : Module
     protected override Tensor ForwardCore(Tensor input) => Functional.Dropout(input, P, IsTraining, Inverted, Generator);
 
     /// <inheritdoc/>
-    protected override string ExtraRepr() => $"p={NormRepr.Float(P)}{(Inverted ? "" : ", inverted=False")}";
+    protected override string ExtraRepr() => $"p={PyFormat.Float(P)}{(Inverted ? "" : ", inverted=False")}";
 }
 
 /// <summary>
@@ -71,10 +71,10 @@ public sealed class Dropout2d : Module
     protected override Tensor ForwardCore(Tensor input)
     {
         if (input.Rank is not (3 or 4))
-            throw ShapeException.ForLayer($"Dropout2d(p={NormRepr.Float(P)})", "input of shape (N, C, H, W) or (C, H, W)", input.ShapeString);
+            throw ShapeException.ForLayer($"Dropout2d(p={PyFormat.Float(P)})", "input of shape (N, C, H, W) or (C, H, W)", input.ShapeString);
         return Functional.Dropout2d(input, P, IsTraining, Inverted, Generator);
     }
 
     /// <inheritdoc/>
-    protected override string ExtraRepr() => $"p={NormRepr.Float(P)}{(Inverted ? "" : ", inverted=False")}";
+    protected override string ExtraRepr() => $"p={PyFormat.Float(P)}{(Inverted ? "" : ", inverted=False")}";
 }

@@ -70,5 +70,5 @@ public sealed class GroupNorm : Module
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>
-        $"{NumGroups}, {NumChannels}, eps={NormRepr.Float(Eps)}, affine={NormRepr.Bool(Affine)}";
+        $"{NumGroups}, {NumChannels}, eps={PyFormat.Float(Eps)}, affine={PyFormat.Bool(Affine)}";
 }

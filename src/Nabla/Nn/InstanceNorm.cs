@@ -45,6 +45,9 @@ public sealed class InstanceNorm2d : Module
         {
             RunningMean = Register("running_mean", new Buffer(Tensor.Zeros(numFeatures)));
             RunningVar = Register("running_var", new Buffer(Tensor.Ones(numFeatures)));
+            // As PyTorch's _InstanceNorm: registered, so state dicts have PyTorch's keys, and never
+            // incremented, since instance norm's momentum is always a number (batch norm counts
+            // batches only for its cumulative average, momentum = None).
             Register("num_batches_tracked", new Buffer(Tensor.Scalar(0f)));
         }
     }
@@ -97,6 +100,6 @@ public sealed class InstanceNorm2d : Module
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>
-        $"{NumFeatures}, eps={NormRepr.Float(Eps)}, momentum={NormRepr.Float(Momentum)}, " +
-        $"affine={NormRepr.Bool(Affine)}, track_running_stats={NormRepr.Bool(TrackRunningStats)}";
+        $"{NumFeatures}, eps={PyFormat.Float(Eps)}, momentum={PyFormat.Float(Momentum)}, " +
+        $"affine={PyFormat.Bool(Affine)}, track_running_stats={PyFormat.Bool(TrackRunningStats)}";
 }

@@ -72,12 +72,12 @@ public sealed class LayerNorm : Module
     {
         int k = _normalizedShape.Length;
         if (input.Rank < k || !input.Shape[^k..].SequenceEqual(_normalizedShape))
-            throw ShapeException.ForLayer($"LayerNorm({NormRepr.Tuple(_normalizedShape)})",
+            throw ShapeException.ForLayer($"LayerNorm({PyFormat.Tuple(_normalizedShape)})",
                 $"input of shape (*, {string.Join(", ", _normalizedShape)})", input.ShapeString);
         return Functional.LayerNorm(input, _normalizedShape, Weight, Bias, Eps);
     }
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>
-        $"{NormRepr.Tuple(_normalizedShape)}, eps={NormRepr.Float(Eps)}, elementwise_affine={NormRepr.Bool(ElementwiseAffine)}";
+        $"{PyFormat.Tuple(_normalizedShape)}, eps={PyFormat.Float(Eps)}, elementwise_affine={PyFormat.Bool(ElementwiseAffine)}";
 }

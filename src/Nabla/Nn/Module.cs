@@ -217,25 +217,38 @@ public abstract class Module
     public StateDictLoadResult LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
-        var own = StateDict();
-        var missing = own.Keys.Where(k => !stateDict.ContainsKey(k)).ToList();
-        var unexpected = stateDict.Keys.Where(k => !own.ContainsKey(k)).ToList();
-        var mismatched = new List<string>();
-        foreach (var (key, target) in own)
-            if (stateDict.TryGetValue(key, out var source) && !source.Shape.SequenceEqual(target.Shape))
-                mismatched.Add($"size mismatch for {key}: copying a param with shape {source.ShapeString} from the state dict, " +
-                               $"the shape in the current model is {target.ShapeString}");
-        if (mismatched.Count > 0 || (strict && (missing.Count > 0 || unexpected.Count > 0)))
+        var fit = CheckStateDict(stateDict);
+        if (fit.SizeMismatches.Count > 0 || (strict && !fit.KeysMatch))
         {
             var sb = new StringBuilder($"LoadStateDict: error(s) in loading the state dict for {GetType().Name}:");
-            if (strict && missing.Count > 0) sb.Append("\n  missing key(s): ").AppendJoin(", ", missing.Select(k => $"\"{k}\""));
-            if (strict && unexpected.Count > 0) sb.Append("\n  unexpected key(s): ").AppendJoin(", ", unexpected.Select(k => $"\"{k}\""));
-            foreach (var m in mismatched) sb.Append("\n  ").Append(m);
+            if (strict && fit.MissingKeys.Count > 0) sb.Append("\n  missing key(s): ").AppendJoin(", ", fit.MissingKeys.Select(k => $"\"{k}\""));
+            if (strict && fit.UnexpectedKeys.Count > 0) sb.Append("\n  unexpected key(s): ").AppendJoin(", ", fit.UnexpectedKeys.Select(k => $"\"{k}\""));
+            foreach (var (key, source, target) in fit.SizeMismatches)
+                sb.Append($"\n  size mismatch for {key}: copying a param with shape {ShapeException.Str(source)} from the state dict, " +
+                          $"the shape in the current model is {ShapeException.Str(target)}");
             throw new ArgumentException(sb.ToString(), nameof(stateDict));
         }
-        foreach (var (key, target) in own)
+        foreach (var (key, target) in StateDict())
             if (stateDict.TryGetValue(key, out var source)) source.Data.CopyTo(target.Span);
-        return new StateDictLoadResult(missing, unexpected);
+        return new StateDictLoadResult(fit.MissingKeys, fit.UnexpectedKeys);
+    }
+
+    /// <summary>
+    /// How <paramref name="stateDict"/> fits this module, without changing anything: the keys the
+    /// module has and the dictionary lacks, those the dictionary has and the module lacks, and the
+    /// keys whose shapes differ. The one check behind <see cref="LoadStateDict"/> and checkpoint loading.
+    /// </summary>
+    internal StateDictFit CheckStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
+        var own = StateDict();
+        var mismatches = new List<(string, int[], int[])>();
+        foreach (var (key, target) in own)
+            if (stateDict.TryGetValue(key, out var source) && !source.Shape.SequenceEqual(target.Shape))
+                mismatches.Add((key, source.Shape.ToArray(), target.Shape.ToArray()));
+        return new StateDictFit(
+            [.. own.Keys.Where(k => !stateDict.ContainsKey(k))],
+            [.. stateDict.Keys.Where(k => !own.ContainsKey(k))],
+            mismatches);
     }
 
     // ---- printing --------------------------------------------------------------------------
@@ -255,6 +268,17 @@ public abstract class Module
             sb.Append("\n  (").Append(childName).Append("): ").Append(child.ToString().Replace("\n", "\n  ", StringComparison.Ordinal));
         return sb.Append("\n)").ToString();
     }
+}
+
+/// <summary>How a state dict fits a module: what <see cref="Module.CheckStateDict"/> finds.</summary>
+/// <param name="MissingKeys">Keys of the module absent from the dictionary.</param>
+/// <param name="UnexpectedKeys">Keys of the dictionary the module does not have.</param>
+/// <param name="SizeMismatches">Keys in both whose shapes differ: the dictionary's shape, then the module's.</param>
+internal sealed record StateDictFit(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys,
+    IReadOnlyList<(string Key, int[] Source, int[] Target)> SizeMismatches)
+{
+    /// <summary>No key missing and none unexpected.</summary>
+    public bool KeysMatch => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0;
 }
 
 /// <summary>What <see cref="Module.LoadStateDict"/> did not match.</summary>

@@ -39,10 +39,10 @@ public static class GradClip
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(maxNorm >= 0))
-            throw new ArgumentOutOfRangeException(nameof(maxNorm), $"ClipGradNorm: expected maxNorm >= 0; got {Py.Fmt(maxNorm)}");
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), $"ClipGradNorm: expected maxNorm >= 0; got {PyFormat.Float(maxNorm)}");
         if (!(normType > 0))
             throw new ArgumentOutOfRangeException(nameof(normType),
-                $"ClipGradNorm: expected a positive normType or infinity; got {Py.Fmt(normType)}");
+                $"ClipGradNorm: expected a positive normType or infinity; got {PyFormat.Float(normType)}");
         var grads = Grads(parameters);
         if (grads.Count == 0) return 0;
 
@@ -62,7 +62,7 @@ public static class GradClip
 
         if (errorIfNonfinite && !float.IsFinite(total))
             throw new InvalidOperationException(
-                $"The total norm of order {Py.Fmt(normType)} for gradients from `parameters` is non-finite, so it cannot be clipped. " +
+                $"The total norm of order {PyFormat.Float(normType)} for gradients from `parameters` is non-finite, so it cannot be clipped. " +
                 "To disable this error and scale the gradients by the non-finite norm anyway, set `errorIfNonfinite: false`");
 
         float coef = MathF.Min((float)maxNorm / (total + 1e-6f), 1f);
@@ -81,7 +81,7 @@ public static class GradClip
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(clipValue >= 0))
-            throw new ArgumentOutOfRangeException(nameof(clipValue), $"ClipGradValue: expected clipValue >= 0; got {Py.Fmt(clipValue)}");
+            throw new ArgumentOutOfRangeException(nameof(clipValue), $"ClipGradValue: expected clipValue >= 0; got {PyFormat.Float(clipValue)}");
         float c = (float)clipValue;
         foreach (var g in Grads(parameters)) Clamp(g.Span, -c, c);
     }

@@ -114,19 +114,19 @@ public abstract partial class Optimizer
         switch (option)
         {
             case "lr" when !(value >= 0):
-                throw Py.Invalid("lr", $"Invalid learning rate: {Py.Fmt(value)}");
+                throw Py.Invalid("lr", $"Invalid learning rate: {PyFormat.Float(value)}");
             case "eps" when !(value >= 0):
-                throw Py.Invalid("eps", $"Invalid epsilon value: {Py.Fmt(value)}");
+                throw Py.Invalid("eps", $"Invalid epsilon value: {PyFormat.Float(value)}");
             case "momentum" when !(value >= 0):
-                throw Py.Invalid("momentum", $"Invalid momentum value: {Py.Fmt(value)}");
+                throw Py.Invalid("momentum", $"Invalid momentum value: {PyFormat.Float(value)}");
             case "weight_decay" when !(value >= 0):
-                throw Py.Invalid("weightDecay", $"Invalid weight_decay value: {Py.Fmt(value)}");
+                throw Py.Invalid("weightDecay", $"Invalid weight_decay value: {PyFormat.Float(value)}");
             case "alpha" when !(value >= 0):
-                throw Py.Invalid("alpha", $"Invalid alpha value: {Py.Fmt(value)}");
+                throw Py.Invalid("alpha", $"Invalid alpha value: {PyFormat.Float(value)}");
             case "beta1" when !(value >= 0 && value < 1):
-                throw Py.Invalid("beta1", $"Invalid beta parameter at index 0: {Py.Fmt(value)}");
+                throw Py.Invalid("beta1", $"Invalid beta parameter at index 0: {PyFormat.Float(value)}");
             case "beta2" when !(value >= 0 && value < 1):
-                throw Py.Invalid("beta2", $"Invalid beta parameter at index 1: {Py.Fmt(value)}");
+                throw Py.Invalid("beta2", $"Invalid beta parameter at index 1: {PyFormat.Float(value)}");
         }
     }
 

@@ -274,21 +274,16 @@ public static class Checkpoint
             throw new ArgumentException("Checkpoint: the plateau scheduler schedules another optimizer than the one given", nameof(plateau));
     }
 
-    /// <summary>The checks of <see cref="Module.LoadStateDict"/> (strict), made here so they come before any change.</summary>
+    /// <summary>Module.LoadStateDict's strict check, made here so it comes before any change, in the checkpoint's words.</summary>
     static void CheckModel(SafeTensorsFile file, Module model, Dictionary<string, Tensor> state)
     {
-        var own = model.StateDict();
-        var problems = new List<string>();
-        foreach (var key in own.Keys)
-            if (!state.ContainsKey(key)) problems.Add($"missing key \"{key}\"");
-        foreach (var key in state.Keys)
-            if (!own.ContainsKey(key)) problems.Add($"unexpected key \"{key}\"");
-        foreach (var (key, target) in own)
-            if (state.TryGetValue(key, out var source) && !source.Shape.SequenceEqual(target.Shape))
-                problems.Add($"size mismatch for \"{key}\": the checkpoint has shape {source.ShapeString}, the model has {target.ShapeString}");
-        if (problems.Count == 0) return;
+        var fit = model.CheckStateDict(state);
+        if (fit.KeysMatch && fit.SizeMismatches.Count == 0) return;
         var sb = new StringBuilder($"the checkpoint does not fit the model ({model.GetType().Name}):");
-        foreach (var problem in problems) sb.Append("\n  ").Append(problem);
+        foreach (var key in fit.MissingKeys) sb.Append($"\n  missing key \"{key}\"");
+        foreach (var key in fit.UnexpectedKeys) sb.Append($"\n  unexpected key \"{key}\"");
+        foreach (var (key, source, target) in fit.SizeMismatches)
+            sb.Append($"\n  size mismatch for \"{key}\": the checkpoint has shape {ShapeException.Str(source)}, the model has {ShapeException.Str(target)}");
         throw Bad(file, sb.ToString());
     }
 

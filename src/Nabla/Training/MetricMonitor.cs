@@ -1,10 +1,11 @@
 namespace Nabla.Training;
 
 /// <summary>
-/// The improvement rule shared by the callbacks that watch a metric (<see cref="EarlyStopping"/>,
-/// <see cref="ModelCheckpoint"/>), so they agree on what "better" means.
+/// The improvement rule shared by everything that watches a metric (<see cref="EarlyStopping"/>,
+/// <see cref="ModelCheckpoint"/>, the <c>nabla</c> command's best epoch), so they agree on what
+/// "better" means.
 /// </summary>
-internal static class MetricMonitor
+public static class MetricMonitor
 {
     /// <summary>Checks that <paramref name="monitor"/> is a metric <see cref="EpochRecord.Get"/> knows.</summary>
     public static void Validate(string monitor, string paramName)

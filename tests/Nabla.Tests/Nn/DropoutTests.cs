@@ -169,15 +169,15 @@ public class DropoutTests
     [Fact]
     public void Python_float_spelling()
     {
-        Assert.Equal("1e-05", NormRepr.Float(1e-5));
-        Assert.Equal("1.5e-06", NormRepr.Float(1.5e-6));
-        Assert.Equal("0.0001", NormRepr.Float(1e-4));
-        Assert.Equal("0.1", NormRepr.Float(0.1));
-        Assert.Equal("1.0", NormRepr.Float(1));
-        Assert.Equal("-2.5", NormRepr.Float(-2.5));
-        Assert.Equal("1000000000000000.0", NormRepr.Float(1e15));
-        Assert.Equal("1e+16", NormRepr.Float(1e16));
-        Assert.Equal("1.5e+17", NormRepr.Float(1.5e17));
+        Assert.Equal("1e-05", PyFormat.Float(1e-5));
+        Assert.Equal("1.5e-06", PyFormat.Float(1.5e-6));
+        Assert.Equal("0.0001", PyFormat.Float(1e-4));
+        Assert.Equal("0.1", PyFormat.Float(0.1));
+        Assert.Equal("1.0", PyFormat.Float(1));
+        Assert.Equal("-2.5", PyFormat.Float(-2.5));
+        Assert.Equal("1000000000000000.0", PyFormat.Float(1e15));
+        Assert.Equal("1e+16", PyFormat.Float(1e16));
+        Assert.Equal("1.5e+17", PyFormat.Float(1.5e17));
     }
 
     // ---- errors ---------------------------------------------------------------------------

@@ -200,6 +200,8 @@ public class NormTests
         tracked.Forward(x);
         var rm = tracked.RunningMean!.Data.ToArray();
         Assert.NotEqual([0f, 0f, 0f], rm);
+        // PyTorch's _InstanceNorm registers num_batches_tracked and never increments it (its momentum is never None).
+        Assert.Equal(0f, tracked.StateDict()["num_batches_tracked"].Item());
         tracked.Eval();
         var y = tracked.Forward(x);
         Assert.Equal(rm, tracked.RunningMean.Data.ToArray());

@@ -73,7 +73,7 @@ public static partial class Functional
     {
         if (!(p >= 0 && p <= 1))
             throw new ArgumentOutOfRangeException(nameof(p), p,
-                $"dropout probability has to be between 0 and 1, but got {NormRepr.Float(p)}");
+                $"dropout probability has to be between 0 and 1, but got {PyFormat.Float(p)}");
     }
 
     /// <summary>Dropout of runs of <paramref name="run"/> elements (1 for elements, H * W for channels).</summary>

@@ -1,3 +1,5 @@
+using Nabla.Nn;
+
 namespace Nabla.Optim;
 
 /// <summary>How <see cref="OneCycleLr"/> moves between its phase end points.</summary>
@@ -117,7 +119,7 @@ public sealed class OneCycleLr : LrScheduler
         if (totalSteps <= 0)
             throw new ArgumentOutOfRangeException(nameof(totalSteps), $"Expected positive integer total_steps, but got {totalSteps}");
         if (!(pctStart >= 0 && pctStart <= 1))
-            throw new ArgumentOutOfRangeException(nameof(pctStart), $"Expected float between 0 and 1 pct_start, but got {Py.Fmt(pctStart)}");
+            throw new ArgumentOutOfRangeException(nameof(pctStart), $"Expected float between 0 and 1 pct_start, but got {PyFormat.Float(pctStart)}");
         var groups = optimizer.ParamGroups;
         if (maxLrs.Count != groups.Count)
             throw new ArgumentException(
@@ -154,7 +156,7 @@ public sealed class OneCycleLr : LrScheduler
             {
                 if (phase.EndStep == start)
                     throw new InvalidOperationException(
-                        $"OneCycleLr: phase {i} of the schedule has no steps (it ends at step {Py.Fmt(phase.EndStep)}, where it starts)\n" +
+                        $"OneCycleLr: phase {i} of the schedule has no steps (it ends at step {PyFormat.Float(phase.EndStep)}, where it starts)\n" +
                         "hint: choose pctStart and totalSteps so that pctStart * totalSteps is not 1 (PyTorch divides by zero here)");
                 double pct = (step - start) / (phase.EndStep - start);
                 double lr = Anneal(group[phase.StartLr], group[phase.EndLr], pct);
