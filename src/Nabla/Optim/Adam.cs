@@ -87,44 +87,32 @@ public class Adam : Optimizer
     }
 
     /// <inheritdoc/>
-    public override void Step()
+    private protected override void Update(Parameter p, Tensor grad, ParamState state, ParamGroup group)
     {
-        int index = 0;
-        for (int g = 0; g < GroupCount; g++)
+        double lr = group["lr"], beta1 = group["beta1"], beta2 = group["beta2"], eps = group["eps"], wd = group["weight_decay"];
+        var b = state.Buffers;
+        b[0] ??= ZerosLike(p);
+        b[1] ??= ZerosLike(p);
+        if (Amsgrad) b[2] ??= ZerosLike(p);
+        double t = state.Step += 1;
+        double biasCorrection1 = 1 - Math.Pow(beta1, t);
+        double biasCorrection2 = 1 - Math.Pow(beta2, t);
+        var k = new Coefficients
         {
-            var group = GroupAt(g);
-            double lr = group["lr"], beta1 = group["beta1"], beta2 = group["beta2"], eps = group["eps"], wd = group["weight_decay"];
-            var ps = group.Params;
-            for (int j = 0; j < ps.Count; j++, index++)
-            {
-                var p = ps[j];
-                if (GradOf(p, index) is not { } grad) continue;
-                var state = StateAt(index);
-                var b = state.Buffers;
-                b[0] ??= ZerosLike(p);
-                b[1] ??= ZerosLike(p);
-                if (Amsgrad) b[2] ??= ZerosLike(p);
-                double t = state.Step += 1;
-                double biasCorrection1 = 1 - Math.Pow(beta1, t);
-                double biasCorrection2 = 1 - Math.Pow(beta2, t);
-                var k = new Coefficients
-                {
-                    Decay = _decoupled && wd != 0 ? (float)(1 - lr * wd) : 1f,
-                    L2 = _decoupled ? 0f : (float)wd,
-                    Weight1 = (float)(1 - beta1),
-                    Beta2 = (float)beta2,
-                    OneMinusBeta2 = (float)(1 - beta2),
-                    BiasCorrection2Sqrt = (float)Math.Sqrt(biasCorrection2),
-                    Eps = (float)eps,
-                    NegStepSize = (float)-(lr / biasCorrection1),
-                };
-                var job = _job;
-                (job.P, job.G, job.M, job.V, job.VMax, job.K) =
-                    (p.Data.Storage, grad.Storage, b[0]!.Storage, b[1]!.Storage, Amsgrad ? b[2]!.Storage : null, k);
-                job.Run(p.Numel);
-            }
-        }
-        (_job.P, _job.G, _job.M, _job.V, _job.VMax) = ([], [], [], [], null);
+            Decay = _decoupled && wd != 0 ? (float)(1 - lr * wd) : 1f,
+            L2 = _decoupled ? 0f : (float)wd,
+            Weight1 = (float)(1 - beta1),
+            Beta2 = (float)beta2,
+            OneMinusBeta2 = (float)(1 - beta2),
+            BiasCorrection2Sqrt = (float)Math.Sqrt(biasCorrection2),
+            Eps = (float)eps,
+            NegStepSize = (float)-(lr / biasCorrection1),
+        };
+        var job = _job;
+        (job.P, job.G, job.M, job.V, job.VMax, job.K) =
+            (p.Data.Storage, grad.Storage, b[0]!.Storage, b[1]!.Storage, Amsgrad ? b[2]!.Storage : null, k);
+        job.Run(p.Numel);
+        (job.P, job.G, job.M, job.V, job.VMax) = ([], [], [], [], null);
     }
 
     readonly Job _job = new();

@@ -130,8 +130,33 @@ public abstract partial class Optimizer
         }
     }
 
-    /// <summary>Performs one update of every parameter that has a gradient.</summary>
-    public abstract void Step();
+    /// <summary>
+    /// Performs one update of every parameter that has a gradient. The walk is written once, here
+    /// (groups, then their parameters, numbered across groups; a parameter without a gradient is
+    /// skipped; its gradient's shape is checked); each optimizer supplies only its update of one
+    /// parameter, <see cref="Update"/>.
+    /// </summary>
+    public void Step()
+    {
+        int index = 0;
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            var group = _groups[g];
+            var ps = group.Params;
+            for (int j = 0; j < ps.Count; j++, index++)
+            {
+                var p = ps[j];
+                if (GradOf(p, index) is not { } grad) continue;
+                Update(p, grad, StateAt(index), group);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Updates one parameter from its gradient with the group's hyper-parameters: allocates the
+    /// state buffers it needs on first use, then runs the optimizer's fused pass over the arrays.
+    /// </summary>
+    private protected abstract void Update(Parameter p, Tensor grad, ParamState state, ParamGroup group);
 
     /// <inheritdoc/>
     public override string ToString()
@@ -146,17 +171,10 @@ public abstract partial class Optimizer
         return sb.Append("\n)").ToString();
     }
 
-    // ---- for the subclasses' Step ---------------------------------------------------------
-
-    private protected int GroupCount => _groups.Count;
-
-    private protected ParamGroup GroupAt(int g) => _groups[g];
-
-    /// <summary>The state of parameter <paramref name="index"/>, created (empty) on first use.</summary>
-    private protected ParamState StateAt(int index) => _state[index] ??= new ParamState(_slots.Length);
+    // ---- for the subclasses' Update ---------------------------------------------------------
 
     /// <summary>The gradient of <paramref name="p"/> (number <paramref name="index"/>), checked against its shape; null to skip it.</summary>
-    private protected Tensor? GradOf(Parameter p, int index)
+    Tensor? GradOf(Parameter p, int index)
     {
         var grad = p.Grad;
         if (grad is null) return null;
@@ -165,6 +183,9 @@ public abstract partial class Optimizer
                 grad.ShapeString, "a gradient was assigned by hand with the wrong shape");
         return grad;
     }
+
+    /// <summary>The state of parameter <paramref name="index"/>, created (empty) on first use.</summary>
+    ParamState StateAt(int index) => _state[index] ??= new ParamState(_slots.Length);
 
     /// <summary>A zero-filled buffer shaped like <paramref name="p"/>.</summary>
     private protected static Tensor ZerosLike(Parameter p) => Tensor.ZerosLike(p.Data);

@@ -76,33 +76,21 @@ public sealed class RmsProp : Optimizer
     }
 
     /// <inheritdoc/>
-    public override void Step()
+    private protected override void Update(Parameter p, Tensor grad, ParamState state, ParamGroup group)
     {
-        int index = 0;
-        for (int g = 0; g < GroupCount; g++)
-        {
-            var group = GroupAt(g);
-            double lr = group["lr"], alpha = group["alpha"], eps = group["eps"], wd = group["weight_decay"], momentum = group["momentum"];
-            var ps = group.Params;
-            for (int j = 0; j < ps.Count; j++, index++)
-            {
-                var p = ps[j];
-                if (GradOf(p, index) is not { } grad) continue;
-                var state = StateAt(index);
-                var b = state.Buffers;
-                b[0] ??= ZerosLike(p);
-                if (momentum > 0) b[1] ??= ZerosLike(p);
-                if (Centered) b[2] ??= ZerosLike(p);
-                state.Step += 1;
-                var job = _job;
-                (job.P, job.G, job.Sq, job.Ga, job.Buf) =
-                    (p.Data.Storage, grad.Storage, b[0]!.Storage, Centered ? b[2]!.Storage : null, momentum > 0 ? b[1]!.Storage : null);
-                (job.NegLr, job.Alpha, job.OneMinusAlpha, job.Eps, job.Wd, job.Mu) =
-                    ((float)-lr, (float)alpha, (float)(1 - alpha), (float)eps, (float)wd, (float)momentum);
-                job.Run(p.Numel);
-            }
-        }
-        (_job.P, _job.G, _job.Sq, _job.Ga, _job.Buf) = ([], [], [], null, null);
+        double lr = group["lr"], alpha = group["alpha"], eps = group["eps"], wd = group["weight_decay"], momentum = group["momentum"];
+        var b = state.Buffers;
+        b[0] ??= ZerosLike(p);
+        if (momentum > 0) b[1] ??= ZerosLike(p);
+        if (Centered) b[2] ??= ZerosLike(p);
+        state.Step += 1;
+        var job = _job;
+        (job.P, job.G, job.Sq, job.Ga, job.Buf) =
+            (p.Data.Storage, grad.Storage, b[0]!.Storage, Centered ? b[2]!.Storage : null, momentum > 0 ? b[1]!.Storage : null);
+        (job.NegLr, job.Alpha, job.OneMinusAlpha, job.Eps, job.Wd, job.Mu) =
+            ((float)-lr, (float)alpha, (float)(1 - alpha), (float)eps, (float)wd, (float)momentum);
+        job.Run(p.Numel);
+        (job.P, job.G, job.Sq, job.Ga, job.Buf) = ([], [], [], null, null);
     }
 
     readonly Job _job = new();

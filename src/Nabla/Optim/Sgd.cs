@@ -56,8 +56,8 @@ public sealed class Sgd : Optimizer
     {
         Nesterov = nesterov;
         if (nesterov)
-            for (int g = 0; g < GroupCount; g++)
-                CheckNesterov(GroupAt(g)["momentum"], GroupAt(g)["dampening"]);
+            foreach (var group in ParamGroups)
+                CheckNesterov(group["momentum"], group["dampening"]);
     }
 
     /// <summary>Whether Nesterov momentum is used.</summary>
@@ -82,34 +82,22 @@ public sealed class Sgd : Optimizer
 
 
     /// <inheritdoc/>
-    public override void Step()
+    private protected override void Update(Parameter p, Tensor grad, ParamState state, ParamGroup group)
     {
-        int index = 0;
-        for (int g = 0; g < GroupCount; g++)
+        double lr = group["lr"], momentum = group["momentum"], dampening = group["dampening"], wd = group["weight_decay"];
+        Tensor? buf = null;
+        bool first = false;
+        if (momentum != 0)
         {
-            var group = GroupAt(g);
-            double lr = group["lr"], momentum = group["momentum"], dampening = group["dampening"], wd = group["weight_decay"];
-            var ps = group.Params;
-            for (int j = 0; j < ps.Count; j++, index++)
-            {
-                var p = ps[j];
-                if (GradOf(p, index) is not { } grad) continue;
-                Tensor? buf = null;
-                bool first = false;
-                if (momentum != 0)
-                {
-                    var state = StateAt(index);
-                    first = state.Buffers[0] is null;
-                    buf = state.Buffers[0] ??= Tensor.Owned((int[])p.Data.Dims.Clone(), clear: false); // optimizer state outlives any TensorScope
-                }
-                var job = _job;
-                (job.P, job.G, job.Buf, job.First) = (p.Data.Storage, grad.Storage, buf?.Storage, first);
-                (job.NegLr, job.Wd, job.Mu, job.OneMinusDamp, job.Nesterov) =
-                    ((float)-lr, (float)wd, (float)momentum, (float)(1 - dampening), Nesterov);
-                job.Run(p.Numel);
-            }
+            first = state.Buffers[0] is null;
+            buf = state.Buffers[0] ??= Tensor.Owned((int[])p.Data.Dims.Clone(), clear: false); // optimizer state outlives any TensorScope
         }
-        (_job.P, _job.G, _job.Buf) = ([], [], null);
+        var job = _job;
+        (job.P, job.G, job.Buf, job.First) = (p.Data.Storage, grad.Storage, buf?.Storage, first);
+        (job.NegLr, job.Wd, job.Mu, job.OneMinusDamp, job.Nesterov) =
+            ((float)-lr, (float)wd, (float)momentum, (float)(1 - dampening), Nesterov);
+        job.Run(p.Numel);
+        (job.P, job.G, job.Buf) = ([], [], null);
     }
 
     readonly Job _job = new();
