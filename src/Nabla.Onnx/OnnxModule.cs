@@ -16,7 +16,7 @@ namespace Nabla.Onnx;
 /// as PyTorch and Nabla export them) becomes the same state-dict key.
 /// </para>
 /// <para>
-/// Ops are resolved by (op type, since_version) for the model's opset (7 to 17), as
+/// Ops are resolved by (op type, since_version) for the model's opset (up to 17), as
 /// <c>onnx.defs.get_schema</c> does, and every node's attributes are checked at load time: an
 /// unsupported op or attribute value is refused by <see cref="Load(string)"/> with an
 /// <see cref="OnnxImportException"/> naming the op, node, opset and the supported set.

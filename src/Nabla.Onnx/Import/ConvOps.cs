@@ -59,7 +59,8 @@ internal static class ConvOps
         if (version >= 14 && n.Int("training_mode", 0) != 0)
             throw n.Unsupported("training_mode = 1 is not supported (supported: 0); train the imported module with Train() instead");
         if (n.InputCount != 5) throw n.Unsupported($"{n.InputCount} inputs; BatchNormalization takes X, scale, B, mean, var");
-        if (n.OutputCount != 1) throw n.Unsupported("the optional outputs (running and saved statistics) are not supported");
+        if (n.OutputRead(1) || n.OutputRead(2) || n.OutputRead(3) || n.OutputRead(4))
+            throw n.Unsupported("the optional outputs (running and saved statistics) are not supported");
         double eps = n.Float("epsilon", 1e-5f);
         double momentum = 1 - n.Float("momentum", 0.9f);
         return (ctx, inputs) =>

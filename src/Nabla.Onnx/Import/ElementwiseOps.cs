@@ -103,7 +103,7 @@ internal static class ElementwiseOps
     public static OpRun Dropout(NodeInfo n, int version)
     {
         n.Allow(version < 12 ? ["ratio", "is_test"] : ["seed"]);
-        if (n.OutputCount > 1) throw n.Unsupported("the mask output is not supported");
+        if (n.OutputRead(1)) throw n.Unsupported("the mask output is not supported");
         float attrRatio = version < 12 ? n.Float("ratio", 0.5f) : 0.5f;
         return (ctx, inputs) =>
         {

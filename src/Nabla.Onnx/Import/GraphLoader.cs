@@ -59,8 +59,11 @@ internal static class GraphLoader
         if (opsets.Count == 0) throw new OnnxImportException($"{what}: the model imports no opset of ONNX's default domain");
         int opset = (int)opsets.Max(o => o.Version);
         if (opset < OpRegistry.MinOpset || opset > OpRegistry.MaxOpset)
-            throw new OnnxImportException($"{what}: opset {opset} is not supported; Nabla imports opsets {OpRegistry.MinOpset} to {OpRegistry.MaxOpset}");
-        var domains = model.OpsetImport.ToDictionary(o => o.Domain, o => o.Version, StringComparer.Ordinal);
+            throw new OnnxImportException($"{what}: opset {opset} is not supported; Nabla imports opsets up to {OpRegistry.MaxOpset}");
+        var domains = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var o in model.OpsetImport)
+            if (!domains.TryAdd(o.Domain, o.Version) && domains[o.Domain] != o.Version)
+                throw new OnnxImportException($"{what}: the model imports domain '{o.Domain}' twice, at opsets {domains[o.Domain]} and {o.Version}");
         var graph = model.Graph;
 
         var initializers = new Dictionary<string, OnnxValue>(StringComparer.Ordinal);
@@ -108,12 +111,13 @@ internal static class GraphLoader
 
         // Constants known at load time: initializers and Constant nodes (needed by ops whose attributes became inputs).
         var constants = new Dictionary<string, OnnxValue>(initializers, StringComparer.Ordinal);
+        var read = graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)).Where(v => v.Length > 0).ToHashSet(StringComparer.Ordinal);
         var nodes = new List<CompiledNode>();
         foreach (int i in order)
         {
             var proto = graph.Node[i];
             int version = (int)(domains.TryGetValue(proto.Domain, out long v) ? v : opset);
-            var info = new NodeInfo(proto, proto.Domain is "" or "ai.onnx" ? opset : version, name => constants.GetValueOrDefault(name));
+            var info = new NodeInfo(proto, proto.Domain is "" or "ai.onnx" ? opset : version, name => constants.GetValueOrDefault(name), read.Contains);
             var run = OpRegistry.Build(info, proto.Domain);
             if (proto.OpType == "Constant" && proto.Domain is "" or "ai.onnx")
                 constants[proto.Output[0]] = run(new OpContext(), [])[0];
@@ -168,24 +172,36 @@ internal static class GraphLoader
     }
 
     /// <summary>
-    /// Float initializers consumed as weights are parameters: Conv's weight and bias, Gemm's B and C,
-    /// BatchNormalization's scale and bias, MatMul's constant operand and the bias added to its
-    /// result. Running mean and variance are buffers. Everything else stays a constant.
+    /// Float initializers consumed as weights are parameters: the weights and biases of Conv and Gemm,
+    /// the scales and shifts of BatchNormalization, InstanceNormalization and LayerNormalization,
+    /// either operand of MatMul when it is constant, and any constant of rank 1 or more multiplied or
+    /// added to the data (a bias, a learned scale), seen through Transpose, Reshape, Unsqueeze,
+    /// Squeeze and Identity (PyTorch writes Linear on 3-D inputs as MatMul by a transposed weight;
+    /// GroupNorm's affine is reshaped). BatchNormalization's running mean and variance are buffers.
+    /// Everything else stays a constant: a mean image that is subtracted, a divisor, a scalar.
     /// </summary>
     static Dictionary<string, InitializerRole> Roles(List<CompiledNode> nodes, Dictionary<string, OnnxValue> initializers)
     {
         var roles = initializers.ToDictionary(kv => kv.Key, _ => InitializerRole.Constant, StringComparer.Ordinal);
-        var matmulOutputs = nodes.Where(n => n.OpType == "MatMul").SelectMany(n => n.Outputs).ToHashSet(StringComparer.Ordinal);
-        void Mark(CompiledNode n, int i, InitializerRole role)
+        // Values that are an initializer moved around: value -> the initializer.
+        var source = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var n in nodes)
+            if (n.OpType is "Transpose" or "Reshape" or "Unsqueeze" or "Squeeze" or "Identity" && n.Inputs.Length > 0 && n.Outputs.Length > 0
+                && (initializers.ContainsKey(n.Inputs[0]) || source.ContainsKey(n.Inputs[0])))
+                source[n.Outputs[0]] = source.GetValueOrDefault(n.Inputs[0], n.Inputs[0]);
+        void Mark(CompiledNode n, int i, InitializerRole role, bool vectorsOnly = false)
         {
-            if (i < n.Inputs.Length && initializers.TryGetValue(n.Inputs[i], out var v) && v.IsFloat && roles[n.Inputs[i]] != InitializerRole.Parameter)
-                roles[n.Inputs[i]] = role;
+            if (i >= n.Inputs.Length) return;
+            string name = source.GetValueOrDefault(n.Inputs[i], n.Inputs[i]);
+            if (!initializers.TryGetValue(name, out var v) || !v.IsFloat || roles[name] == InitializerRole.Parameter) return;
+            if (vectorsOnly && v.Rank == 0) return;
+            roles[name] = role;
         }
         foreach (var n in nodes)
         {
             switch (n.OpType)
             {
-                case "Conv" or "Gemm":
+                case "Conv" or "Gemm" or "InstanceNormalization" or "LayerNormalization":
                     Mark(n, 1, InitializerRole.Parameter);
                     Mark(n, 2, InitializerRole.Parameter);
                     break;
@@ -196,10 +212,12 @@ internal static class GraphLoader
                     Mark(n, 4, InitializerRole.Buffer);
                     break;
                 case "MatMul":
+                    Mark(n, 0, InitializerRole.Parameter);
                     Mark(n, 1, InitializerRole.Parameter);
                     break;
-                case "Add" when n.Inputs.Any(matmulOutputs.Contains):
-                    for (int i = 0; i < n.Inputs.Length; i++) Mark(n, i, InitializerRole.Parameter);
+                case "Add" or "Mul":
+                    Mark(n, 0, InitializerRole.Parameter, vectorsOnly: true);
+                    Mark(n, 1, InitializerRole.Parameter, vectorsOnly: true);
                     break;
             }
         }

@@ -19,7 +19,7 @@ internal sealed class OpContext
 /// checked, and the values of inputs that are constants (initializers or Constant nodes), which
 /// ops whose attributes became inputs (Reshape's shape, Split's sizes, Pad's pads) need.
 /// </summary>
-internal sealed class NodeInfo(NodeProto node, int opset, Func<string, OnnxValue?> constant)
+internal sealed class NodeInfo(NodeProto node, int opset, Func<string, OnnxValue?> constant, Func<string, bool> isRead)
 {
     readonly Dictionary<string, AttributeProto> _attributes = node.Attribute
         .GroupBy(a => a.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
@@ -38,6 +38,9 @@ internal sealed class NodeInfo(NodeProto node, int opset, Func<string, OnnxValue
     public bool HasInput(int i) => i < node.Input.Count && node.Input[i].Length > 0;
 
     public int OutputCount => node.Output.Count(o => o.Length > 0);
+
+    /// <summary>Whether a node or the graph's outputs read output <paramref name="i"/> (optional outputs nothing reads are harmless).</summary>
+    public bool OutputRead(int i) => i < node.Output.Count && node.Output[i].Length > 0 && isRead(node.Output[i]);
 
     /// <summary>The value of input <paramref name="i"/> when it is a constant, else null.</summary>
     public OnnxValue? ConstantInput(int i) => HasInput(i) ? constant(node.Input[i]) : null;

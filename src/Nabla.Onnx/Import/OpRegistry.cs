@@ -14,8 +14,8 @@ internal static class OpRegistry
     {
         ["Conv"] = [(1, ConvOps.Conv)],
         ["BatchNormalization"] = [(7, n => ConvOps.BatchNorm(n, 7)), (9, n => ConvOps.BatchNorm(n, 9)), (14, n => ConvOps.BatchNorm(n, 14)), (15, n => ConvOps.BatchNorm(n, 15))],
-        ["MaxPool"] = [(8, n => PoolOps.Pool(n, max: true, 8)), (10, n => PoolOps.Pool(n, max: true, 10)), (11, n => PoolOps.Pool(n, max: true, 11)), (12, n => PoolOps.Pool(n, max: true, 12))],
-        ["AveragePool"] = [(7, n => PoolOps.Pool(n, max: false, 7)), (10, n => PoolOps.Pool(n, max: false, 10)), (11, n => PoolOps.Pool(n, max: false, 11))],
+        ["MaxPool"] = [(1, n => PoolOps.Pool(n, max: true, 1)), (8, n => PoolOps.Pool(n, max: true, 8)), (10, n => PoolOps.Pool(n, max: true, 10)), (11, n => PoolOps.Pool(n, max: true, 11)), (12, n => PoolOps.Pool(n, max: true, 12))],
+        ["AveragePool"] = [(1, n => PoolOps.Pool(n, max: false, 1)), (7, n => PoolOps.Pool(n, max: false, 7)), (10, n => PoolOps.Pool(n, max: false, 10)), (11, n => PoolOps.Pool(n, max: false, 11))],
         ["GlobalAveragePool"] = [(1, PoolOps.GlobalAveragePool)],
         ["Gemm"] = [(7, ConvOps.Gemm), (9, ConvOps.Gemm), (11, ConvOps.Gemm), (13, ConvOps.Gemm)],
         ["MatMul"] = [(1, ConvOps.MatMul), (9, ConvOps.MatMul), (13, ConvOps.MatMul)],
@@ -64,6 +64,19 @@ internal static class OpRegistry
     /// <summary>The op types with their versions, for docs.</summary>
     public static IEnumerable<(string Op, int[] Versions)> Table => Ops.Select(kv => (kv.Key, kv.Value.Select(v => v.Since).ToArray()));
 
+    /// <summary>The inputs an op cannot do without, by version where it changed (attributes that became inputs).</summary>
+    static int RequiredInputs(string op, int version) => op switch
+    {
+        "Conv" or "Gemm" or "MatMul" or "Add" or "Sub" or "Mul" or "Div" or "Gather" or "Greater" or "LayerNormalization" => 2,
+        "Reshape" => 2,
+        "Unsqueeze" => version >= 13 ? 2 : 1,
+        "Pad" => version >= 11 ? 2 : 1,
+        "BatchNormalization" => 5,
+        "InstanceNormalization" or "Where" => 3,
+        "Constant" => 0,
+        _ => 1,
+    };
+
     /// <summary>Builds the runner of <paramref name="node"/>, or refuses it with the op, node, opset and the supported set.</summary>
     public static OpRun Build(NodeInfo node, string domain)
     {
@@ -76,6 +89,12 @@ internal static class OpRegistry
             if (versions[i].Since <= node.Opset && (best < 0 || versions[i].Since > versions[best].Since)) best = i;
         if (best < 0)
             throw node.Unsupported($"op {node.OpType} has no version before opset {versions.Min(v => v.Since)} in Nabla's importer");
+        int since = versions[best].Since, required = RequiredInputs(node.OpType, since);
+        for (int i = 0; i < required; i++)
+            if (!node.HasInput(i)) throw node.Unsupported($"input {i} is missing; {node.OpType} needs {required} input{(required == 1 ? "" : "s")}");
+        if (node.OpType == "Concat" && !Enumerable.Range(0, node.InputCount).Any(node.HasInput))
+            throw node.Unsupported("no inputs; Concat needs at least one");
+        if (node.Proto.Output.Count == 0 || node.Proto.Output[0].Length == 0) throw node.Unsupported("no output");
         return versions[best].Build(node);
     }
 }

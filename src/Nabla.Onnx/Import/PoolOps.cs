@@ -28,7 +28,8 @@ internal sealed class PoolGeometry
         };
         if (g._autoPad is not ("NOTSET" or "SAME_UPPER" or "SAME_LOWER" or "VALID"))
             throw n.Unsupported($"auto_pad = '{g._autoPad}' is not supported (supported: NOTSET, SAME_UPPER, SAME_LOWER, VALID)");
-        int? dims = kernel?.Length ?? g._strides?.Length ?? g._dilations?.Length;
+        int? dims = kernel?.Length ?? g._strides?.Length ?? g._dilations?.Length ?? (g._pads is { } pads ? pads.Length / 2 : null);
+        if (g._pads is { } odd && odd.Length % 2 == 1) throw n.Unsupported($"pads has {g._pads.Length} values; expected a begin and an end per dimension");
         if (dims is > 2) throw n.Unsupported($"{dims} spatial dimensions; Nabla imports 1-D and 2-D windows");
         if (dims is int d)
         {
@@ -76,6 +77,8 @@ internal sealed class PoolGeometry
                 {
                     int span = size + pb + pe - eff;
                     int o = span < 0 ? 0 : (ceil ? (span + s - 1) / s : span / s) + 1;
+                    // ceil_mode never starts a window in the end padding (ONNX, PyTorch and ONNX Runtime agree).
+                    if (ceil && o > 1 && (o - 1) * s >= size + pb) o--;
                     return (pb, pe, o);
                 }
             }
@@ -100,12 +103,12 @@ internal static class PoolOps
         if (max && version >= 8) allowed.Add("storage_order");
         if (version >= 10) allowed.Add("ceil_mode");
         if (max && version >= 10) allowed.Add("dilations");
-        if (!max) allowed.Add("count_include_pad");
+        if (!max && version >= 7) allowed.Add("count_include_pad");
         n.Allow([.. allowed]);
         var kernel = n.Ints("kernel_shape") ?? throw n.Unsupported("kernel_shape is required");
         var geometry = PoolGeometry.Read(n, kernel, allowCeil: version >= 10);
-        bool countPad = !max && n.IntIn("count_include_pad", 0, 0, 1) == 1;
-        if (n.OutputCount > 1) throw n.Unsupported("the Indices output is not supported");
+        bool countPad = !max && version >= 7 && n.IntIn("count_include_pad", 0, 0, 1) == 1;
+        if (n.OutputRead(1)) throw n.Unsupported("the Indices output is not supported");
         return (_, inputs) =>
         {
             var x = inputs[0]!.AsTensor();

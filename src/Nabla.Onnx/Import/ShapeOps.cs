@@ -10,7 +10,7 @@ internal static class ShapeOps
     static OnnxValue Move(NodeInfo n, OnnxValue v, Func<Tensor, Tensor> f)
     {
         if (v.IsFloat) return OnnxValue.Of(f(v.Float!));
-        if (v.Ints!.Any(i => Math.Abs(i) > 1 << 24))
+        if (v.Ints!.Any(i => i > 1 << 24 || i < -(1 << 24)))
             throw new OnnxImportException($"{n.Display}: int64 values beyond 2^24 are only supported as shapes");
         var t = f(v.AsTensor());
         return OnnxValue.Of([.. t.ToArray().Select(x => (long)x)], t.Shape.ToArray());
@@ -109,13 +109,29 @@ internal static class ShapeOps
         {
             var values = inputs.Where(v => v is not null).Select(v => v!).ToArray();
             int a = Axis(n, axis, values[0].Rank);
-            if (values.All(v => !v.IsFloat))
-            {
-                var t = Tensor.Cat([.. values.Select(v => v.AsTensor())], a);
-                return [OnnxValue.Of([.. t.ToArray().Select(x => (long)x)], t.Shape.ToArray())];
-            }
+            if (values.All(v => !v.IsFloat)) return [ConcatInts(n, values, a)];
             return [OnnxValue.Of(Tensor.Cat([.. values.Select(v => v.AsTensor())], a))];
         };
+    }
+
+    /// <summary>Concat of int64 values (shapes), exactly: block by block along the axis.</summary>
+    static OnnxValue ConcatInts(NodeInfo n, OnnxValue[] values, int axis)
+    {
+        var first = values[0].Shape;
+        foreach (var v in values)
+            if (v.Rank != first.Length || Enumerable.Range(0, first.Length).Any(d => d != axis && v.Shape[d] != first[d]))
+                throw new OnnxImportException($"{n.Display}: shapes [{string.Join(", ", first)}] and [{string.Join(", ", v.Shape)}] do not concatenate along axis {axis}");
+        int outer = first[..axis].Aggregate(1, (p, d) => p * d);
+        var result = new List<long>();
+        for (int o = 0; o < outer; o++)
+            foreach (var v in values)
+            {
+                int block = v.Shape[axis..].Aggregate(1, (p, d) => p * d);
+                result.AddRange(v.Ints!.AsSpan(o * block, block).ToArray());
+            }
+        int[] shape = [.. first];
+        shape[axis] = values.Sum(v => v.Shape[axis]);
+        return OnnxValue.Of([.. result], shape);
     }
 
     /// <summary>Split: sizes from the <c>split</c> attribute (before 13) or input (13 on), else equal parts.</summary>

@@ -83,7 +83,9 @@ internal static class TensorReader
     /// </summary>
     static byte[] ReadExternal(TensorProto t, string what, string? modelDir, long expected)
     {
-        var entries = t.ExternalData.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+        var entries = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var e in t.ExternalData)
+            if (!entries.TryAdd(e.Key, e.Value)) throw new OnnxImportException($"{what}: external data names '{e.Key}' twice");
         if (modelDir is null)
             throw new OnnxImportException($"{what}: refers to external data, which is read only for models loaded from a file");
         if (!entries.TryGetValue("location", out var location) || location.Length == 0)
@@ -95,6 +97,10 @@ internal static class TensorReader
         if (!file.StartsWith(root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new OnnxImportException($"{what}: external data location '{location}' is outside the model's folder; only relative paths inside it are read");
         if (!File.Exists(file)) throw new OnnxImportException($"{what}: external data file '{location}' not found beside the model");
+        // A link inside the folder could point anywhere: refuse links on the way to the file and the file itself.
+        for (string? p = file; p is not null && p.Length > root.Length; p = Path.GetDirectoryName(p))
+            if ((File.Exists(p) ? new FileInfo(p).LinkTarget : new DirectoryInfo(p).LinkTarget) is not null)
+                throw new OnnxImportException($"{what}: external data location '{location}' goes through a symbolic link; only plain files inside the model's folder are read");
         long offset = entries.TryGetValue("offset", out var o) ? ParseLong(o, what, "offset") : 0;
         long fileLength = new FileInfo(file).Length;
         long length = entries.TryGetValue("length", out var l) ? ParseLong(l, what, "length") : fileLength - offset;
