@@ -101,10 +101,16 @@ public abstract class BatchNormBase : Module
     private protected abstract string ExpectedInput { get; }
 
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input)
+    protected override Tensor ForwardCore(Tensor input) => ForwardCore(input, Fusion.None);
+
+    /// <summary>
+    /// The layer, or fused with what follows when a container asks: relu(this(input)) in one pass over
+    /// the output (<see cref="Fusion.Relu"/>, see <c>Functional.BatchNormRelu</c>), or
+    /// max_pool2d(relu(this(input)), 2) as one operation (<see cref="Fusion.ReluMaxPool2"/>, where
+    /// <c>Functional.CanFusePool</c> accepts the input). The same values as the layers one after the other.
+    /// </summary>
+    private protected override Tensor ForwardCore(Tensor input, Fusion fusion)
     {
-        var fusion = t_fusion;
-        t_fusion = Fusion.None;
         if (!Accepts(input)) throw ShapeException.ForLayer(LayerName, ExpectedInput, input.ShapeString);
         bool useBatchStats = IsTraining || !TrackRunningStats;
         if (IsTraining) Functional.CheckMoreThanOneValuePerChannel(LayerName, input, layer: true);
@@ -121,38 +127,6 @@ public abstract class BatchNormBase : Module
             _ => Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps),
         };
     }
-
-    enum Fusion { None, Relu, ReluMaxPool2 }
-
-    // Per thread, and taken by the very next ForwardCore on this thread, so a model shared by
-    // threads running inference at once never sees another call's fusion.
-    [ThreadStatic] static Fusion t_fusion;
-
-    /// <summary>
-    /// max_pool2d(relu(this(input)), 2) as one operation (see <c>Functional.BatchNormReluMaxPool2</c>);
-    /// containers call it where a ReLU and a 2x2, stride-2 max pooling follow and
-    /// <c>Functional.CanFusePool</c> accepts the input.
-    /// </summary>
-    internal Tensor ForwardReluMaxPool2(Tensor input) => ForwardFused(input, Fusion.ReluMaxPool2);
-
-    Tensor ForwardFused(Tensor input, Fusion fusion)
-    {
-        t_fusion = fusion;
-        try
-        {
-            return Forward(input);
-        }
-        finally
-        {
-            t_fusion = Fusion.None;
-        }
-    }
-
-    /// <summary>
-    /// relu(this(input)) in one pass over the output (see <c>Functional.BatchNormRelu</c>); containers
-    /// call it where a ReLU follows, with the same result as the two layers one after the other.
-    /// </summary>
-    internal Tensor ForwardRelu(Tensor input) => ForwardFused(input, Fusion.Relu);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>

@@ -44,17 +44,17 @@ public sealed class Sequential : Module, IEnumerable<Module>
                 && _layers[i + 2] is MaxPool2d { KernelSize: (2, 2), Stride: (2, 2), Padding: (0, 0) } && Functional.CanFusePool(x))
             {
                 // Batch norm, ReLU and 2x2 max pooling: the normalized activation is never stored.
-                x = bnp.ForwardReluMaxPool2(x);
+                x = bnp.Forward(x, Fusion.ReluMaxPool2);
                 i += 2;
             }
             else if (reluNext && _layers[i] is BatchNormBase bn)
             {
-                x = bn.ForwardRelu(x);
+                x = bn.Forward(x, Fusion.Relu);
                 i++;
             }
             else if (reluNext && _layers[i] is Linear linear)
             {
-                x = linear.ForwardRelu(x);
+                x = linear.Forward(x, Fusion.Relu);
                 i++;
             }
             else x = _layers[i].Forward(x);

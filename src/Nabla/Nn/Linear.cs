@@ -47,31 +47,16 @@ public sealed class Linear : Module
     public Parameter? Bias { get; }
 
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input)
+    protected override Tensor ForwardCore(Tensor input) => ForwardCore(input, Fusion.None);
+
+    /// <summary>The layer, or relu(layer(input)) as one fused operation when a container asks for <see cref="Fusion.Relu"/>.</summary>
+    private protected override Tensor ForwardCore(Tensor input, Fusion fusion)
     {
-        bool fuseRelu = t_fuseRelu;
-        t_fuseRelu = false;
+        if (fusion is not (Fusion.None or Fusion.Relu)) return base.ForwardCore(input, fusion);
         if (input.Rank == 0 || input.Shape[^1] != InFeatures)
             throw ShapeException.ForLayer($"Linear({InFeatures}, {OutFeatures})", $"input of shape (..., {InFeatures})",
                 input.ShapeString);
-        return fuseRelu ? Functional.LinearRelu(input, Weight, Bias) : Functional.Linear(input, Weight, Bias);
-    }
-
-    // Per thread and taken by the next ForwardCore on this thread: safe for a model shared by threads.
-    [ThreadStatic] static bool t_fuseRelu;
-
-    /// <summary>relu(this(input)) as one fused operation; containers call it where a ReLU follows.</summary>
-    internal Tensor ForwardRelu(Tensor input)
-    {
-        t_fuseRelu = true;
-        try
-        {
-            return Forward(input);
-        }
-        finally
-        {
-            t_fuseRelu = false;
-        }
+        return fusion == Fusion.Relu ? Functional.LinearRelu(input, Weight, Bias) : Functional.Linear(input, Weight, Bias);
     }
 
     /// <inheritdoc/>

@@ -15,7 +15,7 @@ namespace Nabla.Nn;
 /// <see cref="Parameters"/> and of the state dict.
 /// </para>
 /// <para>
-/// Call <see cref="Forward"/>; subclasses implement <see cref="ForwardCore"/>. A
+/// Call <see cref="Forward(Tensor)"/>; subclasses implement <see cref="ForwardCore(Tensor)"/>. A
 /// <see cref="ShapeException"/> leaving a module carries the module's path in the model, so an error
 /// deep in a network reads <c>classifier.fc1: Linear(784, 512) expects ...</c>.
 /// </para>
@@ -35,14 +35,21 @@ public abstract class Module
     public bool IsTraining { get; internal set; } = true;
 
     /// <summary>Runs the module on <paramref name="input"/>.</summary>
-    public Tensor Forward(Tensor input)
+    public Tensor Forward(Tensor input) => Forward(input, Fusion.None);
+
+    /// <summary>
+    /// Runs the module with what follows it fused in, as the caller names it (a container that sees a
+    /// ReLU after a batch norm): one entry point, so the module path on errors and the profiling are
+    /// applied once, here, whatever the fusion.
+    /// </summary>
+    internal Tensor Forward(Tensor input, Fusion fusion)
     {
         ArgumentNullException.ThrowIfNull(input);
         try
         {
-            if (!OpProfiler.Enabled) return ForwardCore(input);
+            if (!OpProfiler.Enabled) return ForwardCore(input, fusion);
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            var y = ForwardCore(input);
+            var y = ForwardCore(input, fusion);
             OpProfiler.Add($"forward.{_nameInParent ?? "model"}.{GetType().Name}", t0);
             return y;
         }
@@ -52,8 +59,16 @@ public abstract class Module
         }
     }
 
-    /// <summary>The computation; called by <see cref="Forward"/>.</summary>
+    /// <summary>The computation; called by <see cref="Forward(Tensor)"/>.</summary>
     protected abstract Tensor ForwardCore(Tensor input);
+
+    /// <summary>
+    /// The computation with <paramref name="fusion"/> applied; the layers that have fused forms
+    /// (batch norm, linear) override it. Others accept only <see cref="Fusion.None"/>.
+    /// </summary>
+    private protected virtual Tensor ForwardCore(Tensor input, Fusion fusion) =>
+        fusion == Fusion.None ? ForwardCore(input)
+            : throw new InvalidOperationException($"{GetType().Name} has no fused form {fusion}");
 
     // ---- registration ----------------------------------------------------------------------
 
@@ -279,6 +294,22 @@ internal sealed record StateDictFit(IReadOnlyList<string> MissingKeys, IReadOnly
 {
     /// <summary>No key missing and none unexpected.</summary>
     public bool KeysMatch => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0;
+}
+
+/// <summary>
+/// What a layer computes together with the layers after it, when its container asks: the same
+/// values as the layers one after the other, with fewer passes over memory.
+/// </summary>
+internal enum Fusion
+{
+    /// <summary>The layer alone.</summary>
+    None,
+
+    /// <summary>relu(layer(x)): batch norm or linear followed by a ReLU.</summary>
+    Relu,
+
+    /// <summary>max_pool2d(relu(layer(x)), 2): batch norm, ReLU and 2x2 stride-2 max pooling.</summary>
+    ReluMaxPool2,
 }
 
 /// <summary>What <see cref="Module.LoadStateDict"/> did not match.</summary>
