@@ -5,7 +5,7 @@ namespace Nabla.Losses;
 /// <summary>
 /// Cross-entropy of logits against class indices or class probabilities with optional label
 /// smoothing and class weights, as <c>nn.CrossEntropyLoss</c>; one fused kernel (see
-/// <see cref="Functional.CrossEntropy"/>). Input (N, C), (N, C, d1, ...) or (C); target either
+/// <see cref="Loss.CrossEntropy"/>). Input (N, C), (N, C, d1, ...) or (C); target either
 /// (N), (N, d1, ...) or () holding integers in [0, C), or probabilities of the input's shape
 /// (soft labels, MixUp/CutMix), for which Mean divides by the number of samples.
 /// </summary>
@@ -17,7 +17,7 @@ public sealed class CrossEntropyLoss : Loss
     /// <param name="weight">Optional per-class weights (C).</param>
     public CrossEntropyLoss(Reduction reduction = Reduction.Mean, double labelSmoothing = 0, Tensor? weight = null) : base(reduction)
     {
-        Functional.CheckLabelSmoothing(labelSmoothing);
+        Loss.CheckLabelSmoothing(labelSmoothing);
         LabelSmoothing = labelSmoothing;
         Weight = weight;
     }
@@ -30,12 +30,12 @@ public sealed class CrossEntropyLoss : Loss
 
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input, Tensor target) =>
-        Functional.CrossEntropy(input, target, Reduction, LabelSmoothing, Weight);
+        Loss.CrossEntropy(input, target, Reduction, LabelSmoothing, Weight);
 }
 
 /// <summary>
 /// Negative log-likelihood of log-probabilities, as <c>nn.NLLLoss</c>; use after
-/// <see cref="Nabla.Nn.LogSoftmax"/>. See <see cref="Functional.NllLoss"/>.
+/// <see cref="Nabla.Nn.LogSoftmax"/>. See <see cref="Loss.NllLoss"/>.
 /// </summary>
 /// <param name="reduction">Mean over samples (default; weighted: by the targets' weights), Sum or None.</param>
 /// <param name="weight">Optional per-class weights (C).</param>
@@ -45,12 +45,12 @@ public sealed class NllLoss(Reduction reduction = Reduction.Mean, Tensor? weight
     public Tensor? Weight { get; } = weight;
 
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.NllLoss(input, target, Reduction, Weight);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Loss.NllLoss(input, target, Reduction, Weight);
 }
 
 /// <summary>
 /// PyTorch's multi-class margin loss, as <c>nn.MultiMarginLoss</c>: per sample
-/// sum over i != y of max(0, margin - x_y + x_i)^p / C. See <see cref="Functional.MultiMarginLoss"/>.
+/// sum over i != y of max(0, margin - x_y + x_i)^p / C. See <see cref="Loss.MultiMarginLoss"/>.
 /// </summary>
 public sealed class MultiMarginLoss : Loss
 {
@@ -61,7 +61,7 @@ public sealed class MultiMarginLoss : Loss
     /// <param name="weight">Optional per-class weights (C).</param>
     public MultiMarginLoss(Reduction reduction = Reduction.Mean, int p = 1, double margin = 1, Tensor? weight = null) : base(reduction)
     {
-        Functional.CheckMarginPower(p);
+        Loss.CheckMarginPower(p);
         CheckMargin(margin, nameof(MultiMarginLoss));
         P = p;
         Margin = margin;
@@ -79,12 +79,12 @@ public sealed class MultiMarginLoss : Loss
 
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input, Tensor target) =>
-        Functional.MultiMarginLoss(input, target, Reduction, P, Margin, Weight);
+        Loss.MultiMarginLoss(input, target, Reduction, P, Margin, Weight);
 }
 
 /// <summary>
 /// The lecture's multi-class SVM loss: per sample sum over k != y of max(0, s_k - s_y + margin),
-/// not divided by C (unlike <see cref="MultiMarginLoss"/>). See <see cref="Functional.MulticlassHingeLoss"/>.
+/// not divided by C (unlike <see cref="MultiMarginLoss"/>). See <see cref="Loss.MulticlassHingeLoss"/>.
 /// </summary>
 /// <param name="reduction">Mean over samples (default), Sum or None.</param>
 /// <param name="margin">The required lead of the true class (default 1).</param>
@@ -95,5 +95,5 @@ public sealed class MulticlassHingeLoss(Reduction reduction = Reduction.Mean, do
 
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input, Tensor target) =>
-        Functional.MulticlassHingeLoss(input, target, Reduction, Margin);
+        Loss.MulticlassHingeLoss(input, target, Reduction, Margin);
 }

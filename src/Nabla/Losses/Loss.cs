@@ -3,10 +3,11 @@ namespace Nabla.Losses;
 /// <summary>
 /// The base of the loss objects, as PyTorch's <c>_Loss</c> modules: a loss holds its settings
 /// (reduction, margins, weights) and maps (input, target) to a tensor, a scalar unless
-/// <see cref="Reduction"/> is <see cref="Reduction.None"/>. Each loss has a stateless form in
-/// <see cref="Nabla.Nn.Functional"/>.
+/// <see cref="Reduction"/> is <see cref="Reduction.None"/>. Each loss also has a stateless form here,
+/// as a static function (<see cref="CrossEntropy"/>, <see cref="MseLoss"/>, ...): all loss maths and
+/// reductions live in Nabla.Losses, and nothing in Nabla.Nn depends on them.
 /// </summary>
-public abstract class Loss
+public abstract partial class Loss
 {
     /// <summary>Stores and checks the reduction.</summary>
     protected Loss(Reduction reduction)

@@ -2,25 +2,25 @@ using Nabla.Nn;
 
 namespace Nabla.Losses;
 
-/// <summary>Mean absolute error, as <c>nn.L1Loss</c>; see <see cref="Functional.L1Loss"/>. Target of the input's shape.</summary>
+/// <summary>Mean absolute error, as <c>nn.L1Loss</c>; see <see cref="Loss.L1Loss"/>. Target of the input's shape.</summary>
 /// <param name="reduction">Mean over all elements (default), Sum or None.</param>
 public sealed class L1Loss(Reduction reduction = Reduction.Mean) : Loss(reduction)
 {
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.L1Loss(input, target, Reduction);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Loss.L1Loss(input, target, Reduction);
 }
 
-/// <summary>Mean squared error, as <c>nn.MSELoss</c>; see <see cref="Functional.MseLoss"/>. Target of the input's shape.</summary>
+/// <summary>Mean squared error, as <c>nn.MSELoss</c>; see <see cref="Loss.MseLoss"/>. Target of the input's shape.</summary>
 /// <param name="reduction">Mean over all elements (default), Sum or None.</param>
 public sealed class MseLoss(Reduction reduction = Reduction.Mean) : Loss(reduction)
 {
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.MseLoss(input, target, Reduction);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Loss.MseLoss(input, target, Reduction);
 }
 
 /// <summary>
 /// Smooth L1 loss, as <c>nn.SmoothL1Loss</c>: quadratic for |d| &lt; beta, linear beyond; see
-/// <see cref="Functional.SmoothL1Loss"/>.
+/// <see cref="Loss.SmoothL1Loss"/>.
 /// </summary>
 public sealed class SmoothL1Loss : Loss
 {
@@ -38,12 +38,12 @@ public sealed class SmoothL1Loss : Loss
     public double Beta { get; }
 
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.SmoothL1Loss(input, target, Reduction, Beta);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Loss.SmoothL1Loss(input, target, Reduction, Beta);
 }
 
 /// <summary>
 /// Huber loss, as <c>nn.HuberLoss</c>: 0.5 d^2 for |d| &lt; delta, delta (|d| - delta / 2) beyond;
-/// see <see cref="Functional.HuberLoss"/>.
+/// see <see cref="Loss.HuberLoss"/>.
 /// </summary>
 public sealed class HuberLoss : Loss
 {
@@ -61,23 +61,23 @@ public sealed class HuberLoss : Loss
     public double Delta { get; }
 
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.HuberLoss(input, target, Reduction, Delta);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Loss.HuberLoss(input, target, Reduction, Delta);
 }
 
 /// <summary>
 /// Binary cross-entropy of probabilities in [0, 1], as <c>nn.BCELoss</c> (logs clamped at -100);
-/// see <see cref="Functional.BinaryCrossEntropy"/>. Prefer <see cref="BceWithLogitsLoss"/>.
+/// see <see cref="Loss.BinaryCrossEntropy"/>. Prefer <see cref="BceWithLogitsLoss"/>.
 /// </summary>
 /// <param name="reduction">Mean over all elements (default), Sum or None.</param>
 public sealed class BceLoss(Reduction reduction = Reduction.Mean) : Loss(reduction)
 {
     /// <inheritdoc/>
-    protected override Tensor ForwardCore(Tensor input, Tensor target) => Functional.BinaryCrossEntropy(input, target, Reduction);
+    protected override Tensor ForwardCore(Tensor input, Tensor target) => Loss.BinaryCrossEntropy(input, target, Reduction);
 }
 
 /// <summary>
 /// Binary cross-entropy of logits, as <c>nn.BCEWithLogitsLoss</c>: sigmoid and BCE in one stable
-/// formula; see <see cref="Functional.BinaryCrossEntropyWithLogits"/>.
+/// formula; see <see cref="Loss.BinaryCrossEntropyWithLogits"/>.
 /// </summary>
 /// <param name="reduction">Mean over all elements (default), Sum or None.</param>
 /// <param name="posWeight">Optional weight of positive targets per entry of the last dimension (C) or (1).</param>
@@ -88,5 +88,5 @@ public sealed class BceWithLogitsLoss(Reduction reduction = Reduction.Mean, Tens
 
     /// <inheritdoc/>
     protected override Tensor ForwardCore(Tensor input, Tensor target) =>
-        Functional.BinaryCrossEntropyWithLogits(input, target, Reduction, PosWeight);
+        Loss.BinaryCrossEntropyWithLogits(input, target, Reduction, PosWeight);
 }

@@ -151,7 +151,7 @@ public sealed class Softmax(int dim) : Module
 
 /// <summary>
 /// log(softmax(x)) along <c>dim</c> as a layer, <c>nn.LogSoftmax</c>, computed stably; feed it to
-/// <see cref="Nabla.Losses.NllLoss"/>. See <see cref="Functional.LogSoftmax"/>.
+/// <c>NllLoss</c> (Nabla.Losses). See <see cref="Functional.LogSoftmax"/>.
 /// </summary>
 /// <param name="dim">The dimension to normalize; negative counts from the end.</param>
 public sealed class LogSoftmax(int dim) : Module

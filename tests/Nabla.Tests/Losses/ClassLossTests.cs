@@ -14,31 +14,31 @@ public class ClassLossTests
     [Fact]
     public void Lecture_table_hinge_and_cross_entropy()
     {
-        Assert.Equal([0f, 12f, 0f], Functional.MulticlassHingeLoss(Scores, Zeros3, Reduction.None).ToArray());
-        Assert.Equal(4f, Functional.MulticlassHingeLoss(Scores, Zeros3).Item());
-        var ce = Functional.CrossEntropy(Scores, Zeros3, Reduction.None).ToArray();
+        Assert.Equal([0f, 12f, 0f], Loss.MulticlassHingeLoss(Scores, Zeros3, Reduction.None).ToArray());
+        Assert.Equal(4f, Loss.MulticlassHingeLoss(Scores, Zeros3).Item());
+        var ce = Loss.CrossEntropy(Scores, Zeros3, Reduction.None).ToArray();
         // log(1 + e^-8 + e^-3), log(e^5 + 2 e^10) - 5, log1p(2 e^-25): 0.049, 5.70, 2.8e-11
         Assert.Equal(0.04890685354740576, ce[0], 1e-7);
         Assert.Equal(5.696510491782078, ce[1], 1e-6);
         Assert.True(Math.Abs(ce[2] - 2.777588772954229e-11) < 1e-6 * 2.777588772954229e-11, $"got {ce[2]}");
         // PyTorch's multi-margin loss is the hinge loss divided by C
-        Close([0f, 4f, 0f], Functional.MultiMarginLoss(Scores, Zeros3, Reduction.None));
+        Close([0f, 4f, 0f], Loss.MultiMarginLoss(Scores, Zeros3, Reduction.None));
     }
 
     [Fact]
     public void Margin_loss_gradients_and_options()
     {
         var x = Scores.Clone().RequireGrad();
-        Functional.MulticlassHingeLoss(x, Zeros3, Reduction.Sum).Backward();
+        Loss.MulticlassHingeLoss(x, Zeros3, Reduction.Sum).Backward();
         // only row 1 violates the margin, for both wrong classes
         Assert.Equal([0f, 0f, 0f, -2f, 1f, 1f, 0f, 0f, 0f], x.Grad!.ToArray());
         // p = 2 squares each term: (1 - 5 + 10)^2 * 2 / 3 = 24
-        Assert.Equal(24f, Functional.MultiMarginLoss(Scores, Zeros3, Reduction.None, p: 2).Data[1]);
-        Assert.Equal(8f, Functional.MultiMarginLoss(Scores, Zeros3, Reduction.None, weight: T([2f, 1f, 1f])).Data[1]);
+        Assert.Equal(24f, Loss.MultiMarginLoss(Scores, Zeros3, Reduction.None, p: 2).Data[1]);
+        Assert.Equal(8f, Loss.MultiMarginLoss(Scores, Zeros3, Reduction.None, weight: T([2f, 1f, 1f])).Data[1]);
         // margin 0: only strictly better wrong scores count
-        Assert.Equal([0f, 10f, 0f], Functional.MulticlassHingeLoss(Scores, Zeros3, Reduction.None, margin: 0).ToArray());
+        Assert.Equal([0f, 10f, 0f], Loss.MulticlassHingeLoss(Scores, Zeros3, Reduction.None, margin: 0).ToArray());
         // unbatched (C) with a 0-dimensional target
-        var one = Functional.MulticlassHingeLoss(T([5f, 10f, 10f]), Tensor.Scalar(0f), Reduction.None);
+        var one = Loss.MulticlassHingeLoss(T([5f, 10f, 10f]), Tensor.Scalar(0f), Reduction.None);
         Shape([], one);
         Assert.Equal(12f, one.Item());
     }
@@ -72,12 +72,12 @@ public class ClassLossTests
         float[]? w = weighted ? [0.5f, 2f, 1f, 3f] : null;
         var wt = w is null ? null : Tensor.FromArray(w);
         var expected = CrossEntropyReference(x.ToArray(), t.ToArray(), 5, 4, eps, w);
-        var none = Functional.CrossEntropy(x, t, Reduction.None, eps, wt).ToArray();
+        var none = Loss.CrossEntropy(x, t, Reduction.None, eps, wt).ToArray();
         for (int i = 0; i < 5; i++) Assert.Equal(expected[i], none[i], 1e-5);
-        Assert.Equal(expected.Sum(), Functional.CrossEntropy(x, t, Reduction.Sum, eps, wt).Item(), 1e-5);
+        Assert.Equal(expected.Sum(), Loss.CrossEntropy(x, t, Reduction.Sum, eps, wt).Item(), 1e-5);
         // the mean divides by the targets' total weight (N without weights)
         double wTargets = w is null ? 5 : t.ToArray().Sum(y => w[(int)y]);
-        Assert.Equal(expected.Sum() / wTargets, Functional.CrossEntropy(x, t, Reduction.Mean, eps, wt).Item(), 1e-5);
+        Assert.Equal(expected.Sum() / wTargets, Loss.CrossEntropy(x, t, Reduction.Mean, eps, wt).Item(), 1e-5);
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public class ClassLossTests
         var x = U(8, -2, 2, 3, 4).RequireGrad();
         var t = T([2f, 0f, 3f]);
         const double eps = 0.2;
-        Functional.CrossEntropy(x, t, Reduction.Sum, eps).Backward();
+        Loss.CrossEntropy(x, t, Reduction.Sum, eps).Backward();
         var p = Functional.Softmax(x.Detach(), 1).ToArray();
         var g = x.Grad!.ToArray();
         for (int i = 0; i < 3; i++)
@@ -102,15 +102,15 @@ public class ClassLossTests
     {
         var x = T([1000f, -1000f, 5000f, 1000f, -1000f, 5000f, 1000f, 1000f, -5000f], 3, 3).RequireGrad();
         var t = T([0f, 2f, 1f]);
-        var l = Functional.CrossEntropy(x, t, Reduction.None);
+        var l = Loss.CrossEntropy(x, t, Reduction.None);
         Assert.Equal([4000f, 0f, MathF.Log(2f)], l.ToArray());
         l.Sum().Backward();
         Close([-1f, 0f, 1f, 0f, 0f, 0f, 0.5f, -0.5f, 0f], x.Grad!);
         var x0 = T([1000f, -1000f, 5000f], 1, 3);
         // 0.9 * 4000 + 0.1 / 3 * (4000 + 6000 + 0)
-        Assert.Equal(3933.3333f, Functional.CrossEntropy(x0, T([0f]), labelSmoothing: 0.1).Item(), 2);
+        Assert.Equal(3933.3333f, Loss.CrossEntropy(x0, T([0f]), labelSmoothing: 0.1).Item(), 2);
         var big = T([1e4f, -1e4f, 3e4f, 0f], 2, 2).RequireGrad();
-        var lb = Functional.CrossEntropy(big, T([1f, 0f]), labelSmoothing: 0.05);
+        var lb = Loss.CrossEntropy(big, T([1f, 0f]), labelSmoothing: 0.05);
         lb.Backward();
         Assert.True(float.IsFinite(lb.Item()));
         Assert.All(big.Grad!.ToArray(), v => Assert.True(float.IsFinite(v)));
@@ -125,15 +125,15 @@ public class ClassLossTests
         var rows = x.Permute(0, 2, 1).Reshape(8, 3);
         var flat = t.Reshape(8);
         var w = T([1f, 2f, 0.5f]);
-        var spatial = Functional.CrossEntropy(x, t, Reduction.None, 0.1, w);
+        var spatial = Loss.CrossEntropy(x, t, Reduction.None, 0.1, w);
         Shape([2, 4], spatial);
-        Close(Functional.CrossEntropy(rows, flat, Reduction.None, 0.1, w).ToArray(), spatial, 1e-6f);
-        Close(Functional.NllLoss(rows, flat, Reduction.None, w).ToArray(), Functional.NllLoss(x, t, Reduction.None, w), 1e-6f);
+        Close(Loss.CrossEntropy(rows, flat, Reduction.None, 0.1, w).ToArray(), spatial, 1e-6f);
+        Close(Loss.NllLoss(rows, flat, Reduction.None, w).ToArray(), Loss.NllLoss(x, t, Reduction.None, w), 1e-6f);
 
         var xs = x.Clone().RequireGrad();
-        Functional.CrossEntropy(xs, t, labelSmoothing: 0.1, weight: w).Backward();
+        Loss.CrossEntropy(xs, t, labelSmoothing: 0.1, weight: w).Backward();
         var xr = rows.Clone().RequireGrad();
-        Functional.CrossEntropy(xr, flat, labelSmoothing: 0.1, weight: w).Backward();
+        Loss.CrossEntropy(xr, flat, labelSmoothing: 0.1, weight: w).Backward();
         Close(xr.Grad!.Reshape(2, 4, 3).Permute(0, 2, 1).ToArray(), xs.Grad!, 1e-6f);
     }
 
@@ -142,18 +142,18 @@ public class ClassLossTests
     {
         var lp = T([-0.1f, -2f, -3f, -1.2f, -0.4f, -2.2f], 2, 3).RequireGrad();
         var t = T([0f, 2f]);
-        Close([0.1f, 2.2f], Functional.NllLoss(lp, t, Reduction.None));
-        Assert.Equal(1.15f, Functional.NllLoss(lp, t).Item(), 6);
+        Close([0.1f, 2.2f], Loss.NllLoss(lp, t, Reduction.None));
+        Assert.Equal(1.15f, Loss.NllLoss(lp, t).Item(), 6);
         var w = T([1f, 2f, 3f]);
-        Assert.Equal(6.7f, Functional.NllLoss(lp, t, Reduction.Sum, w).Item(), 5);
-        var mean = Functional.NllLoss(lp, t, weight: w);
+        Assert.Equal(6.7f, Loss.NllLoss(lp, t, Reduction.Sum, w).Item(), 5);
+        var mean = Loss.NllLoss(lp, t, weight: w);
         Assert.Equal(6.7f / 4f, mean.Item(), 6); // divided by w[0] + w[2]
         mean.Backward();
         Close([-0.25f, 0f, 0f, 0f, 0f, -0.75f], lp.Grad!);
         // LogSoftmax + NllLoss = CrossEntropy
         var x = U(10, -2, 2, 4, 5);
         var tt = T([4f, 0f, 2f, 2f]);
-        Assert.Equal(Functional.CrossEntropy(x, tt).Item(), Functional.NllLoss(Functional.LogSoftmax(x, 1), tt).Item(), 6);
+        Assert.Equal(Loss.CrossEntropy(x, tt).Item(), Loss.NllLoss(Functional.LogSoftmax(x, 1), tt).Item(), 6);
     }
 
     [Fact]
@@ -161,10 +161,10 @@ public class ClassLossTests
     {
         var x = Tensor.Zeros(0, 4);
         var t = Tensor.Zeros(0);
-        Assert.True(float.IsNaN(Functional.CrossEntropy(x, t).Item()));
-        Assert.Equal(0f, Functional.CrossEntropy(x, t, Reduction.Sum).Item());
-        Shape([0], Functional.NllLoss(x, t, Reduction.None));
-        Assert.True(float.IsNaN(Functional.MultiMarginLoss(x, t).Item()));
+        Assert.True(float.IsNaN(Loss.CrossEntropy(x, t).Item()));
+        Assert.Equal(0f, Loss.CrossEntropy(x, t, Reduction.Sum).Item());
+        Shape([0], Loss.NllLoss(x, t, Reduction.None));
+        Assert.True(float.IsNaN(Loss.MultiMarginLoss(x, t).Item()));
     }
 
     [Fact]
@@ -173,10 +173,10 @@ public class ClassLossTests
         var x = U(11, -2, 2, 4, 3);
         var t = T([0f, 2f, 1f, 1f]);
         var w = T([1f, 0.5f, 2f]);
-        Assert.Equal(Functional.CrossEntropy(x, t, Reduction.Sum, 0.1, w).Item(), new CrossEntropyLoss(Reduction.Sum, 0.1, w).Forward(x, t).Item());
-        Assert.Equal(Functional.NllLoss(x, t, weight: w).Item(), new NllLoss(weight: w).Forward(x, t).Item());
-        Assert.Equal(Functional.MultiMarginLoss(x, t, Reduction.Mean, 2, 0.5, w).Item(), new MultiMarginLoss(p: 2, margin: 0.5, weight: w).Forward(x, t).Item());
-        Assert.Equal(Functional.MulticlassHingeLoss(x, t, Reduction.None, 2).ToArray(), new MulticlassHingeLoss(Reduction.None, 2).Forward(x, t).ToArray());
+        Assert.Equal(Loss.CrossEntropy(x, t, Reduction.Sum, 0.1, w).Item(), new CrossEntropyLoss(Reduction.Sum, 0.1, w).Forward(x, t).Item());
+        Assert.Equal(Loss.NllLoss(x, t, weight: w).Item(), new NllLoss(weight: w).Forward(x, t).Item());
+        Assert.Equal(Loss.MultiMarginLoss(x, t, Reduction.Mean, 2, 0.5, w).Item(), new MultiMarginLoss(p: 2, margin: 0.5, weight: w).Forward(x, t).Item());
+        Assert.Equal(Loss.MulticlassHingeLoss(x, t, Reduction.None, 2).ToArray(), new MulticlassHingeLoss(Reduction.None, 2).Forward(x, t).ToArray());
         var ce = new CrossEntropyLoss(labelSmoothing: 0.2);
         Assert.Equal(0.2, ce.LabelSmoothing);
         Assert.Equal(Reduction.Mean, ce.Reduction);

@@ -47,27 +47,27 @@ public class ProbabilityTargetTests
         var w = T([0.5f, 2f, 1f, 3f, 0.25f]);
         foreach (var r in Reductions)
         {
-            Assert.Equal(Functional.CrossEntropy(x, y, r).ToArray(), Functional.CrossEntropy(x, OneHot(y, 5), r).ToArray());
+            Assert.Equal(Loss.CrossEntropy(x, y, r).ToArray(), Loss.CrossEntropy(x, OneHot(y, 5), r).ToArray());
             if (r != Reduction.Mean) // with weights PyTorch's mean differs: weight sum for indices, N for probabilities
-                Assert.Equal(Functional.CrossEntropy(x, y, r, weight: w).ToArray(),
-                    Functional.CrossEntropy(x, OneHot(y, 5), r, weight: w).ToArray());
+                Assert.Equal(Loss.CrossEntropy(x, y, r, weight: w).ToArray(),
+                    Loss.CrossEntropy(x, OneHot(y, 5), r, weight: w).ToArray());
         }
         var xs = U(2, -4, 4, 2, 3, 4);
         var ys = T([0f, 2f, 1f, 1f, 2f, 2f, 0f, 1f], 2, 4);
-        Assert.Equal(Functional.CrossEntropy(xs, ys, Reduction.None).ToArray(),
-            Functional.CrossEntropy(xs, OneHot(ys, 3), Reduction.None).ToArray());
+        Assert.Equal(Loss.CrossEntropy(xs, ys, Reduction.None).ToArray(),
+            Loss.CrossEntropy(xs, OneHot(ys, 3), Reduction.None).ToArray());
         var xu = U(3, -4, 4, 5);
-        Assert.Equal(Functional.CrossEntropy(xu, Tensor.Scalar(3f)).Item(), Functional.CrossEntropy(xu, OneHot(Tensor.Scalar(3f), 5)).Item());
+        Assert.Equal(Loss.CrossEntropy(xu, Tensor.Scalar(3f)).Item(), Loss.CrossEntropy(xu, OneHot(Tensor.Scalar(3f), 5)).Item());
 
         // the gradients agree too (softmax minus the one-hot), up to float rounding
         var a = x.Clone().RequireGrad();
         var b = x.Clone().RequireGrad();
-        Functional.CrossEntropy(a, y, labelSmoothing: 0.1).Backward();
-        Functional.CrossEntropy(b, OneHot(y, 5), labelSmoothing: 0.1).Backward();
+        Loss.CrossEntropy(a, y, labelSmoothing: 0.1).Backward();
+        Loss.CrossEntropy(b, OneHot(y, 5), labelSmoothing: 0.1).Backward();
         Close(a.Grad!.ToArray(), b.Grad!, 1e-6f);
         // and with smoothing the values agree up to rounding (the two kernels sum in a different order)
-        Close(Functional.CrossEntropy(x, y, Reduction.None, 0.1, w).ToArray(),
-            Functional.CrossEntropy(x, OneHot(y, 5), Reduction.None, 0.1, w), 1e-6f);
+        Close(Loss.CrossEntropy(x, y, Reduction.None, 0.1, w).ToArray(),
+            Loss.CrossEntropy(x, OneHot(y, 5), Reduction.None, 0.1, w), 1e-6f);
     }
 
     [Fact]
@@ -77,17 +77,17 @@ public class ProbabilityTargetTests
         var x = T([0f, MathF.Log(3f), 0f, 0f], 2, 2);
         var t = T([0.5f, 0.5f, 0.25f, 0.75f], 2, 2);
         double l0 = -(Math.Log(0.25) + Math.Log(0.75)) / 2, l1 = Math.Log(2);
-        Close([(float)l0, (float)l1], Functional.CrossEntropy(x, t, Reduction.None));
-        Assert.Equal((l0 + l1) / 2, Functional.CrossEntropy(x, t).Item(), 1e-6);
-        Assert.Equal(l0 + l1, Functional.CrossEntropy(x, t, Reduction.Sum).Item(), 1e-6);
+        Close([(float)l0, (float)l1], Loss.CrossEntropy(x, t, Reduction.None));
+        Assert.Equal((l0 + l1) / 2, Loss.CrossEntropy(x, t).Item(), 1e-6);
+        Assert.Equal(l0 + l1, Loss.CrossEntropy(x, t, Reduction.Sum).Item(), 1e-6);
         // weights [2, 1]: -(2 * 1/2 ln 1/4 + 1/2 ln 3/4), and the mean divides by N = 2, not by a weight sum
         var w = T([2f, 1f]);
         double w0 = -(Math.Log(0.25) + 0.5 * Math.Log(0.75)), w1 = Math.Log(2) * (2 * 0.25 + 0.75);
-        Close([(float)w0, (float)w1], Functional.CrossEntropy(x, t, Reduction.None, weight: w));
-        Assert.Equal((w0 + w1) / 2, Functional.CrossEntropy(x, t, weight: w).Item(), 1e-6);
+        Close([(float)w0, (float)w1], Loss.CrossEntropy(x, t, Reduction.None, weight: w));
+        Assert.Equal((w0 + w1) / 2, Loss.CrossEntropy(x, t, weight: w).Item(), 1e-6);
         // negative entries and rows not summing to 1 are accepted, as PyTorch: [-1, 2] on [1/4, 3/4]
         Assert.Equal(Math.Log(0.25) - 2 * Math.Log(0.75),
-            Functional.CrossEntropy(T([0f, MathF.Log(3f)], 1, 2), T([-1f, 2f], 1, 2)).Item(), 1e-6);
+            Loss.CrossEntropy(T([0f, MathF.Log(3f)], 1, 2), T([-1f, 2f], 1, 2)).Item(), 1e-6);
     }
 
     [Fact]
@@ -99,13 +99,13 @@ public class ProbabilityTargetTests
         foreach (double eps in new[] { 0.1, 0.5, 1.0 })
         {
             Close(Array.ConvertAll(Reference(x.ToArray(), t.ToArray(), 5, eps, null), v => (float)v),
-                Functional.CrossEntropy(x, t, Reduction.None, eps));
+                Loss.CrossEntropy(x, t, Reduction.None, eps));
             Close(Array.ConvertAll(Reference(x.ToArray(), t.ToArray(), 5, eps, w.ToArray()), v => (float)v),
-                Functional.CrossEntropy(x, t, Reduction.None, eps, w));
+                Loss.CrossEntropy(x, t, Reduction.None, eps, w));
         }
         // smoothing 1 ignores the target: the loss against the uniform distribution
-        Assert.Equal(Functional.CrossEntropy(x, t, Reduction.None, 1.0).ToArray(),
-            Functional.CrossEntropy(x, Tensor.Zeros(4, 5), Reduction.None, 1.0).ToArray());
+        Assert.Equal(Loss.CrossEntropy(x, t, Reduction.None, 1.0).ToArray(),
+            Loss.CrossEntropy(x, Tensor.Zeros(4, 5), Reduction.None, 1.0).ToArray());
     }
 
     [Fact]
@@ -113,15 +113,15 @@ public class ProbabilityTargetTests
     {
         var x = T([0f, MathF.Log(3f), 0f, 0f], 2, 2).RequireGrad();
         var t = T([0.5f, 0.5f, 0.25f, 0.75f], 2, 2).RequireGrad();
-        Functional.CrossEntropy(x, t, Reduction.Sum).Backward();
+        Loss.CrossEntropy(x, t, Reduction.Sum).Backward();
         Close([0.25f - 0.5f, 0.75f - 0.5f, 0.5f - 0.25f, 0.5f - 0.75f], x.Grad!);
         Assert.Null(t.Grad);
         // mean: divided by N; None: each row scaled by its own output gradient
         var x2 = x.Detach().RequireGrad();
-        Functional.CrossEntropy(x2, t.Detach()).Backward();
+        Loss.CrossEntropy(x2, t.Detach()).Backward();
         Close([-0.125f, 0.125f, 0.125f, -0.125f], x2.Grad!);
         var x3 = x.Detach().RequireGrad();
-        (Functional.CrossEntropy(x3, t.Detach(), Reduction.None) * T([2f, 0f])).Sum().Backward();
+        (Loss.CrossEntropy(x3, t.Detach(), Reduction.None) * T([2f, 0f])).Sum().Backward();
         Close([-0.5f, 0.5f, 0f, 0f], x3.Grad!);
     }
 
@@ -130,7 +130,7 @@ public class ProbabilityTargetTests
     {
         var x = T([1000f, 1001f, 3000f, -3000f, -2000f, 2000f], 3, 2).RequireGrad();
         var t = T([0.5f, 0.5f, 1f, 0f, 0.25f, 0.75f], 3, 2);
-        var loss = Functional.CrossEntropy(x, t, Reduction.None);
+        var loss = Loss.CrossEntropy(x, t, Reduction.None);
         // log(1 + e^-1) + 1/2, 0 (e^-6000 underflows), 4000 / 4
         Close([(float)(Math.Log(1 + Math.Exp(-1)) + 0.5), 0f, 1000f], loss);
         loss.Sum().Backward();
@@ -145,7 +145,7 @@ public class ProbabilityTargetTests
         var t = U(7, 0, 1, 3, 4, 2);
         var w = T([1f, 2f, 0.5f, 1.5f]);
         foreach (var r in Reductions)
-            Assert.Equal(Functional.CrossEntropy(x, t, r, 0.2, w).ToArray(),
+            Assert.Equal(Loss.CrossEntropy(x, t, r, 0.2, w).ToArray(),
                 new CrossEntropyLoss(r, labelSmoothing: 0.2, weight: w).Forward(x, t).ToArray());
         Shape([3, 2], new CrossEntropyLoss(Reduction.None).Forward(x, t));
         Shape([], new CrossEntropyLoss(Reduction.None).Forward(U(8, -1, 1, 4), U(9, 0, 1, 4)));
@@ -157,21 +157,21 @@ public class ProbabilityTargetTests
         var x = Tensor.Zeros(4, 5);
         Assert.Equal("cross_entropy: expected a target of class probabilities of the input's shape [4, 5]; got [4, 3]\n" +
                      "hint: a target of class indices has shape [4]",
-            Message(() => Functional.CrossEntropy(x, Tensor.Zeros(4, 3))));
+            Message(() => Loss.CrossEntropy(x, Tensor.Zeros(4, 3))));
         Assert.Equal("cross_entropy: expected a target of class probabilities of the input's shape [2, 3, 6]; got [2, 3, 5]\n" +
                      "hint: a target of class indices has shape [2, 6]",
-            Message(() => Functional.CrossEntropy(Tensor.Zeros(2, 3, 6), Tensor.Zeros(2, 3, 5))));
+            Message(() => Loss.CrossEntropy(Tensor.Zeros(2, 3, 6), Tensor.Zeros(2, 3, 5))));
         Assert.Equal("cross_entropy: expected a target of class probabilities of the input's shape [5]; got [4]\n" +
                      "hint: a target of class indices has shape []",
-            Message(() => Functional.CrossEntropy(Tensor.Zeros(5), Tensor.Zeros(4))));
+            Message(() => Loss.CrossEntropy(Tensor.Zeros(5), Tensor.Zeros(4))));
         var t = Tensor.Zeros(4, 5);
         t.Storage[13] = float.NaN;
         t.Storage[17] = float.PositiveInfinity;
         Assert.Equal("cross_entropy: expected finite class probabilities; got NaN at target[2, 3]",
-            Message(() => Functional.CrossEntropy(x, t)));
+            Message(() => Loss.CrossEntropy(x, t)));
         t.Storage[13] = 0;
         Assert.Equal("cross_entropy: expected finite class probabilities; got Infinity at target[3, 2]",
-            Message(() => Functional.CrossEntropy(x, t)));
+            Message(() => Loss.CrossEntropy(x, t)));
         t.Storage[17] = float.NegativeInfinity;
         Assert.Equal("CrossEntropyLoss() expects finite class probabilities; got -Infinity at target[3, 2]",
             Message(() => new CrossEntropyLoss().Forward(x, t)));

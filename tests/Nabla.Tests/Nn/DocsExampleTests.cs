@@ -158,8 +158,8 @@ public class DocsExampleTests
                                        5f, 10f, 10f,
                                        5f, -20f, -20f], 3, 3);
         var target = Tensor.FromArray([0f, 0f, 0f]);
-        var hinge = Functional.MulticlassHingeLoss(scores, target, Reduction.None);  // [0, 12, 0]
-        var ce = Functional.CrossEntropy(scores, target, Reduction.None);            // [0.049, 5.70, 2.8e-11]
+        var hinge = Loss.MulticlassHingeLoss(scores, target, Reduction.None);  // [0, 12, 0]
+        var ce = Loss.CrossEntropy(scores, target, Reduction.None);            // [0.049, 5.70, 2.8e-11]
         // </doc:losses>
 
         Assert.Equal([0f, 12f, 0f], hinge.ToArray());

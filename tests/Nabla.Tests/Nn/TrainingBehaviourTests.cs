@@ -1,3 +1,4 @@
+using Nabla.Losses;
 using Nabla.Nn;
 using Nabla.Optim;
 
@@ -46,20 +47,20 @@ public class TrainingBehaviourTests
         for (int step = 1; step <= maxSteps; step++)
         {
             opt.ZeroGrad();
-            var loss = Functional.CrossEntropy(model.Forward(x), y);
+            var loss = Loss.CrossEntropy(model.Forward(x), y);
             loss.Backward();
             opt.Step();
             using (Autograd.NoGrad())
             {
                 var logits = model.Forward(x);
-                double after = Functional.CrossEntropy(logits, y).Item();
+                double after = Loss.CrossEntropy(logits, y).Item();
                 if (after < 0.05) return (step, after, Accuracy(logits, y));
             }
         }
         using (Autograd.NoGrad())
         {
             var logits = model.Forward(x);
-            return (maxSteps, Functional.CrossEntropy(logits, y).Item(), Accuracy(logits, y));
+            return (maxSteps, Loss.CrossEntropy(logits, y).Item(), Accuracy(logits, y));
         }
     }
 

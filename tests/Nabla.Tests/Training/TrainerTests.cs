@@ -246,7 +246,7 @@ public class TrainerRegressionTests
     sealed class ColumnMse() : Loss(Reduction.Mean)
     {
         protected override Tensor ForwardCore(Tensor input, Tensor target) =>
-            Functional.MseLoss(input.Reshape(input.Shape[0]), target);
+            Loss.MseLoss(input.Reshape(input.Shape[0]), target);
     }
 
     [Fact]

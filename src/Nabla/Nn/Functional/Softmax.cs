@@ -33,8 +33,8 @@ public static partial class Functional
     /// with m the slice's maximum, never log(0) of an underflowed probability.
     /// </summary>
     /// <remarks>
-    /// Backward, fused: dx = g - exp(y) sum(g). Prefer <see cref="CrossEntropy"/> over
-    /// LogSoftmax + <see cref="NllLoss"/> for classification: it is one kernel.
+    /// Backward, fused: dx = g - exp(y) sum(g). Prefer <c>Loss.CrossEntropy</c> (Nabla.Losses) over
+    /// LogSoftmax + <c>Loss.NllLoss</c> for classification: it is one kernel.
     /// </remarks>
     public static Tensor LogSoftmax(Tensor x, int dim)
     {

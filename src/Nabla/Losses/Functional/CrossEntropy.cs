@@ -1,11 +1,12 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using Nabla.Kernels;
-using Nabla.Losses;
 
-namespace Nabla.Nn;
+using Nabla.Nn;
 
-public static partial class Functional
+namespace Nabla.Losses;
+
+public abstract partial class Loss
 {
     /// <summary>
     /// Cross-entropy of logits against class indices or class probabilities, as
@@ -69,8 +70,8 @@ public static partial class Functional
         // Per sample: the maximum m and log(sum exp(x - m)), what backward needs to rebuild softmax.
         var maxes = new float[count];
         var logSums = new float[count];
-        var perSample = reduction == Reduction.None ? new Tensor((int[])target.Dims.Clone(), clear: false) : null;
-        double total = 0, wTargets = 0;
+        var reduce = new SampleReduction(reduction, (int[])target.Dims.Clone());
+        double wTargets = 0;
         var buf = s == 1 && count > 0 ? ArrayPool<float>.Shared.Rent(c) : null;
         for (int k = 0; k < count; k++)
         {
@@ -86,24 +87,22 @@ public static partial class Functional
             logSums[k] = (float)lr;
             double loss = (1 - eps) * wy * ((m - (double)xs[layout.At(k, y)]) + lr);
             if (eps > 0) loss += eps / c * (wAll * (m + lr) - weightedSum);
-            if (perSample is not null) perSample.Storage[k] = (float)loss;
-            else total += loss;
+            reduce.Add(k, loss);
             wTargets += wy;
         }
         if (buf is not null) ArrayPool<float>.Shared.Return(buf);
-        var output = perSample ?? ScalarLoss(reduction, total, wTargets);
+        var output = reduce.Output(wTargets);
 
         return Tensor.Record(output, op, [input], g =>
         {
             var gx = new Tensor((int[])input.Dims.Clone(), clear: false);
             var d = gx.Storage;
-            var gs = g.Storage;
-            double shared = reduction == Reduction.Mean ? gs[0] / wTargets : gs[0];
+            var scales = reduce.Scales(g, wTargets);
             for (int k = 0; k < count; k++)
             {
                 int y = (int)ts[k];
                 double wy = ws is null ? 1 : ws[y];
-                double scale = reduction == Reduction.None ? gs[k] : shared;
+                double scale = scales[k];
                 double onP = scale * ((1 - eps) * wy + eps / c * wAll); // coefficient of p_c
                 double smooth = scale * eps / c;                        // times w_c, subtracted
                 if (s == 1)
@@ -157,28 +156,25 @@ public static partial class Functional
         var xs = input.Storage;
         var ts = target.Storage;
         var ws = weight?.Storage;
-        var perSample = reduction == Reduction.None ? new Tensor((int[])target.Dims.Clone(), clear: false) : null;
-        double total = 0, wTargets = 0;
+        var reduce = new SampleReduction(reduction, (int[])target.Dims.Clone());
+        double wTargets = 0;
         for (int k = 0; k < count; k++)
         {
             int y = (int)ts[k];
             double wy = ws is null ? 1 : ws[y];
-            double loss = -wy * xs[layout.At(k, y)];
-            if (perSample is not null) perSample.Storage[k] = (float)loss;
-            else total += loss;
+            reduce.Add(k, -wy * xs[layout.At(k, y)]);
             wTargets += wy;
         }
-        var output = perSample ?? ScalarLoss(reduction, total, wTargets);
+        var output = reduce.Output(wTargets);
         return Tensor.Record(output, op, [input], g =>
         {
             var gx = new Tensor((int[])input.Dims.Clone());
-            var gs = g.Storage;
-            double shared = reduction == Reduction.Mean ? gs[0] / wTargets : gs[0];
+            var scales = reduce.Scales(g, wTargets);
             for (int k = 0; k < count; k++)
             {
                 int y = (int)ts[k];
                 double wy = ws is null ? 1 : ws[y];
-                gx.Storage[layout.At(k, y)] = (float)(-(reduction == Reduction.None ? gs[k] : shared) * wy);
+                gx.Storage[layout.At(k, y)] = (float)(-scales[k] * wy);
             }
             return [gx];
         });

@@ -1,9 +1,10 @@
 using Nabla.Kernels;
-using Nabla.Losses;
 
-namespace Nabla.Nn;
+using Nabla.Nn;
 
-public static partial class Functional
+namespace Nabla.Losses;
+
+public abstract partial class Loss
 {
     /// <summary>
     /// Mean absolute error |input - target|, as <c>F.l1_loss</c>. Input and target have the same
@@ -226,8 +227,8 @@ public static partial class Functional
         public double DInput(int i, double x, double y)
         {
             double extra = ExtraWeight(i);
-            double d = StableSigmoid(x) - y;
-            return extra == 0 ? d : d - extra * y * StableSigmoid(-x);
+            double d = Functional.StableSigmoid(x) - y;
+            return extra == 0 ? d : d - extra * y * Functional.StableSigmoid(-x);
         }
 
         public double DTarget(int i, double x, double y)

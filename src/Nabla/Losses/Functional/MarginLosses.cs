@@ -1,8 +1,9 @@
-using Nabla.Losses;
 
-namespace Nabla.Nn;
+using Nabla.Nn;
 
-public static partial class Functional
+namespace Nabla.Losses;
+
+public abstract partial class Loss
 {
     /// <summary>
     /// The multi-class margin loss of PyTorch, as <c>F.multi_margin_loss</c>: per sample,
@@ -61,8 +62,7 @@ public static partial class Functional
         var ts = target.Storage;
         var ws = weight?.Storage;
         double div = divideByClasses ? c : 1;
-        var perSample = reduction == Reduction.None ? new Tensor((int[])target.Dims.Clone(), clear: false) : null;
-        double total = 0;
+        var reduce = new SampleReduction(reduction, (int[])target.Dims.Clone());
         for (int k = 0; k < n; k++)
         {
             int y = (int)ts[k];
@@ -74,22 +74,19 @@ public static partial class Functional
                 double z = margin - xy + xs[b + i];
                 if (z > 0) sum += p == 1 ? z : z * z;
             }
-            double loss = (ws is null ? 1 : ws[y]) * sum / div;
-            if (perSample is not null) perSample.Storage[k] = (float)loss;
-            else total += loss;
+            reduce.Add(k, (ws is null ? 1 : ws[y]) * sum / div);
         }
-        var output = perSample ?? ScalarLoss(reduction, total, n);
+        var output = reduce.Output(n);
         return Tensor.Record(output, op, [input], g =>
         {
             var gx = new Tensor((int[])input.Dims.Clone());
             var d = gx.Storage;
-            var gs = g.Storage;
-            double shared = reduction == Reduction.Mean ? gs[0] / (double)n : gs[0];
+            var scales = reduce.Scales(g, (double)n);
             for (int k = 0; k < n; k++)
             {
                 int y = (int)ts[k];
                 int b = k * c;
-                double scale = (reduction == Reduction.None ? gs[k] : shared) * (ws is null ? 1 : ws[y]) / div;
+                double scale = scales[k] * (ws is null ? 1 : ws[y]) / div;
                 double xy = xs[b + y], toY = 0;
                 for (int i = 0; i < c; i++)
                 {

@@ -1,8 +1,9 @@
-using Nabla.Losses;
 
-namespace Nabla.Nn;
+using Nabla.Nn;
 
-public static partial class Functional
+namespace Nabla.Losses;
+
+public abstract partial class Loss
 {
     /// <summary>
     /// How a class-indexed loss sees its input: <c>Count</c> = N * S samples, each with C scores that
@@ -85,7 +86,7 @@ public static partial class Functional
     }
 
     /// <summary>The 0-dimensional output of a Mean or Sum loss: the float64 sum, divided by <paramref name="denominator"/> for the mean.</summary>
-    static Tensor ScalarLoss(Reduction reduction, double sum, double denominator)
+    internal static Tensor ScalarLoss(Reduction reduction, double sum, double denominator)
     {
         var y = new Tensor([], clear: false);
         y.Storage[0] = (float)(reduction == Reduction.Mean ? sum / denominator : sum);

@@ -1,11 +1,12 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using Nabla.Kernels;
-using Nabla.Losses;
 
-namespace Nabla.Nn;
+using Nabla.Nn;
 
-public static partial class Functional
+namespace Nabla.Losses;
+
+public abstract partial class Loss
 {
     /// <summary>
     /// Cross-entropy against class probabilities (the target has the input's shape), PyTorch's
@@ -35,8 +36,7 @@ public static partial class Functional
         var logSums = new float[count];
         var weightSums = new double[count];
         int[] outDims = input.Rank == 1 ? [] : [input.Dims[0], .. input.Dims[2..]];
-        var perSample = reduction == Reduction.None ? new Tensor(outDims, clear: false) : null;
-        double total = 0;
+        var reduce = new SampleReduction(reduction, outDims);
         var buf = s == 1 && count > 0 ? ArrayPool<float>.Shared.Rent(c) : null;
         for (int k = 0; k < count; k++)
         {
@@ -54,22 +54,20 @@ public static partial class Functional
             maxes[k] = m;
             logSums[k] = (float)lr;
             weightSums[k] = tw;
-            if (perSample is not null) perSample.Storage[k] = (float)loss;
-            else total += loss;
+            reduce.Add(k, loss);
         }
         if (buf is not null) ArrayPool<float>.Shared.Return(buf);
         // PyTorch divides by the number of samples here, not by a sum of weights.
-        var output = perSample ?? ScalarLoss(reduction, total, count);
+        var output = reduce.Output(count);
 
         return Tensor.Record(output, op, [input], g =>
         {
             var gx = new Tensor((int[])input.Dims.Clone(), clear: false);
             var d = gx.Storage;
-            var gs = g.Storage;
-            double shared = reduction == Reduction.Mean ? gs[0] / count : gs[0];
+            var scales = reduce.Scales(g, count);
             for (int k = 0; k < count; k++)
             {
-                double scale = reduction == Reduction.None ? gs[k] : shared;
+                double scale = scales[k];
                 double onP = scale * weightSums[k];
                 if (s == 1 && ws is null)
                 {
