@@ -47,9 +47,6 @@ internal static unsafe class Conv2dKernel
 
     static int Groups(in ConvShape s, int nb) => (s.N + nb - 1) / nb;
 
-    static (int, int) Range(int count, int chunk, int chunks) =>
-        ((int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks));
-
     // ---- forward ---------------------------------------------------------------------------
 
     public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
@@ -97,7 +94,7 @@ internal static unsafe class Conv2dKernel
         public void RunChunk(int chunk, int chunks)
         {
             var s = S;
-            var (g0, g1) = Range(Groups(s, Nb), chunk, chunks);
+            var (g0, g1) = Chunks.Range(Groups(s, Nb), chunk, chunks);
             int k = s.K, p = s.P;
             float* col = Scratch.Get((long)(k + 1 + s.Og) * p * Nb);
             float* ybuf = col + (long)(k + 1) * p * Nb;
@@ -194,16 +191,8 @@ internal static unsafe class Conv2dKernel
         }
         if (partials is null) return;
         var all = partials.AsSpan(0, (int)(chunks * partSize));
-        if (dw is not null)
-        {
-            all[..(int)wSize].CopyTo(dw);
-            for (int c = 1; c < chunks; c++) TensorPrimitives.Add(dw, all.Slice((int)(c * partSize), (int)wSize), dw);
-        }
-        if (db is not null)
-        {
-            all.Slice((int)wSize, s.O).CopyTo(db);
-            for (int c = 1; c < chunks; c++) TensorPrimitives.Add(db, all.Slice((int)(c * partSize + wSize), s.O), db);
-        }
+        if (dw is not null) Chunks.SumInOrder(all, partSize, 0, (int)wSize, chunks, dw);
+        if (db is not null) Chunks.SumInOrder(all, partSize, wSize, s.O, chunks, db);
     }
 
     /// <summary>The fraction of the micro-tiles' work that is useful for an m x n result (8 x 32 tiles).</summary>
@@ -245,7 +234,7 @@ internal static unsafe class Conv2dKernel
         public void RunChunk(int chunk, int chunks)
         {
             var s = S;
-            var (g0, g1) = Range(Groups(s, Nb), chunk, chunks);
+            var (g0, g1) = Chunks.Range(Groups(s, Nb), chunk, chunks);
             int k = s.K, p = s.P;
             float* pw = Partials == null ? null : Partials + chunk * PartialSize;
             float* pb = pw == null ? null : pw + (long)s.O * k;

@@ -57,9 +57,6 @@ internal static unsafe class WinogradConv
         return new Geo(th, tw, twr, 2 * th + 2, 2 * twr + 2, nb);
     }
 
-    static (int, int) Range(int count, int chunk, int chunks) =>
-        ((int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks));
-
     // ---- forward ---------------------------------------------------------------------------
 
     public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
@@ -85,7 +82,7 @@ internal static unsafe class WinogradConv
         {
             var s = S;
             var g = G;
-            var (g0, g1) = Range((s.N + g.Nb - 1) / g.Nb, chunk, chunks);
+            var (g0, g1) = Chunks.Range((s.N + g.Nb - 1) / g.Nb, chunk, chunks);
             long t = (long)g.Nb * g.TilesPerImage;
             long planeSize = (long)g.Hp * g.Wp;
             // The transformed inputs, their products with the filters, a padded plane, and 16 floats
@@ -138,15 +135,10 @@ internal static unsafe class WinogradConv
         {
             // The chunks' sums in chunk order, into the spare space after the partials.
             var sum = partials.AsSpan((int)(chunks * part), (int)du);
-            partials.AsSpan(0, (int)du).CopyTo(sum);
-            for (int c = 1; c < chunks; c++) TensorPrimitives.Add(sum, partials.AsSpan((int)(c * part), (int)du), sum);
+            Chunks.SumInOrder(partials, part, 0, (int)du, chunks, sum);
             FilterGradient(s, sum, dw);
         }
-        if (db is not null)
-        {
-            partials.AsSpan((int)du, s.O).CopyTo(db);
-            for (int c = 1; c < chunks; c++) TensorPrimitives.Add(db, partials.AsSpan((int)(c * part + du), s.O), db);
-        }
+        if (db is not null) Chunks.SumInOrder(partials, part, du, s.O, chunks, db);
     }
 
     sealed class BackwardJob : IParallelJob
@@ -161,7 +153,7 @@ internal static unsafe class WinogradConv
         {
             var s = S;
             var g = G;
-            var (g0, g1) = Range((s.N + g.Nb - 1) / g.Nb, chunk, chunks);
+            var (g0, g1) = Chunks.Range((s.N + g.Nb - 1) / g.Nb, chunk, chunks);
             long t = (long)g.Nb * g.TilesPerImage;
             long planeSize = (long)g.Hp * g.Wp, outPlane = 2L * g.TH * 2 * g.TWr;
             float* dU = Partials + chunk * PartialSize;

@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 
+using Nabla.Kernels;
+
 namespace Nabla.Nn;
 
 public static partial class Functional

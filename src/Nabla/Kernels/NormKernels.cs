@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
-namespace Nabla.Nn;
+namespace Nabla.Kernels;
 
 /// <summary>
 /// Span kernels shared by the normalizations. Each works on one contiguous run of a statistic's
