@@ -23,7 +23,7 @@ var workloads = new Dictionary<string, Action<double>>
     ["resnet8_train"] = TrainingWorkloads.ResNet8Train,
     ["cnn_infer"] = TrainingWorkloads.CnnInfer,
     ["resnet18_infer"] = ResNet18Infer.Run,
-    ["profile"] = TrainingWorkloads.Profile,
+    ["profile"] = TrainingWorkloads.Profile, // needs NABLA_PROFILE=1
     ["loader"] = LoaderWorkload.Run,
 };
 

@@ -68,6 +68,11 @@ static class TrainingWorkloads
     /// </summary>
     public static void Profile(double seconds)
     {
+        if (!OpProfiler.Available)
+        {
+            Console.Error.WriteLine("nabla-bench: profile needs NABLA_PROFILE=1 (without it the profiler compiles to nothing); skipped");
+            return;
+        }
         var g = new Generator(0);
         var mlp = Mlp(g);
         ProfileOne("mlp_train", mlp, new Sgd(mlp.Parameters(), lr: 0.01, momentum: 0.9), [784], 128, seconds, g);

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Nabla.Data;
 using Nabla.Serialization;
+using Nabla.Training;
 using Spectre.Console;
 
 namespace Nabla.Cli;
@@ -26,14 +27,19 @@ internal static class Cli
     /// <summary>Whether the running command stops cleanly when cancelled (training); Ctrl+C ends any other at once.</summary>
     public static volatile bool StopsCleanly;
 
-    public static int Run(string[] args, IAnsiConsole console, TextWriter error, CancellationToken cancel)
+    /// <param name="args">The command line.</param>
+    /// <param name="console">Where the command writes.</param>
+    /// <param name="error">Where one-line errors go.</param>
+    /// <param name="cancel">Stops training cleanly (a checkpoint is saved) when cancelled.</param>
+    /// <param name="onProgress">Sees every training progress report, for a program that embeds the command (a GUI, a test that interrupts a run at a chosen batch).</param>
+    public static int Run(string[] args, IAnsiConsole console, TextWriter error, CancellationToken cancel, Action<TrainingProgress>? onProgress = null)
     {
         try
         {
             if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
             {
                 if (args.Length > 1) return args[1] == "ensemble" && args.Length == 2
-                    ? Run(["ensemble", "--help"], console, error, cancel)
+                    ? Run(["ensemble", "--help"], console, error, cancel, onProgress)
                     : Help(console, string.Join(' ', args.Skip(1)));
                 Usage(console);
                 return args.Length == 0 ? 2 : 0;
@@ -62,9 +68,9 @@ internal static class Cli
             if (rest.Any(a => a is "--help" or "-h")) return Help(console, name);
             return name switch
             {
-                "ensemble train" => EnsembleTrainCommand.Run(rest, console, cancel),
+                "ensemble train" => EnsembleTrainCommand.Run(rest, console, cancel, onProgress),
                 "ensemble eval" => EnsembleEvalCommand.Run(rest, console),
-                "train" => TrainCommand.Run(rest, console, cancel),
+                "train" => TrainCommand.Run(rest, console, cancel, onProgress),
                 "eval" => EvalCommand.Run(rest, console),
                 "predict" => PredictCommand.Run(rest, console),
                 "export" => ExportCommand.Run(rest, console),

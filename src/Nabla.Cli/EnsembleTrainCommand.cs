@@ -1,3 +1,4 @@
+using Nabla.Training;
 using System.Globalization;
 using Spectre.Console;
 
@@ -19,7 +20,7 @@ internal static class EnsembleTrainCommand
     public static readonly OptionSpec[] Options =
         [Members, Bagging, .. TrainConfig.Options.Where(o => o.Key is not ("bootstrap"))];
 
-    public static int Run(IReadOnlyList<string> args, IAnsiConsole console, CancellationToken cancel)
+    public static int Run(IReadOnlyList<string> args, IAnsiConsole console, CancellationToken cancel, Action<TrainingProgress>? onProgress = null)
     {
         var parsed = ArgParser.Parse("ensemble train", args, [.. Options, TrainCommand.Options.First(o => o.Key == "config")]);
         if (parsed.Positionals.Count > 0)
@@ -63,7 +64,7 @@ internal static class EnsembleTrainCommand
             List<string> memberArgs = File.Exists(member.Checkpoint)
                 ? ["--resume", dir, .. ThreadsAndWorkers(passThrough)]
                 : [.. passThrough, "--seed", (seed + m - 1).ToString(CultureInfo.InvariantCulture), "--out", dir, .. bagging ? new[] { "--bootstrap" } : []];
-            int code = TrainCommand.Run(memberArgs, console, cancel);
+            int code = TrainCommand.Run(memberArgs, console, cancel, onProgress);
             if (code != 0)
             {
                 console.MarkupLineInterpolated($"Stopped at member {m}; run the same command again to continue.");

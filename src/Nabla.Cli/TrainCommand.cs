@@ -25,7 +25,7 @@ internal static class TrainCommand
     // What --resume may change: how the work is spread over this machine, never what is computed.
     static readonly string[] ResumeMayChange = ["threads", "workers"];
 
-    public static int Run(IReadOnlyList<string> args, IAnsiConsole console, CancellationToken cancel)
+    public static int Run(IReadOnlyList<string> args, IAnsiConsole console, CancellationToken cancel, Action<TrainingProgress>? onProgress = null)
     {
         var parsed = ArgParser.Parse("train", args, Options);
         if (parsed.Positionals.Count > 0)
@@ -93,7 +93,7 @@ internal static class TrainCommand
         var view = new ProgressView(console);
         view.ShowPast(past, config.Epochs);
         trainer.Progress += (_, p) => view.OnProgress(p);
-        if (ProgressHook is { } hook) trainer.Progress += (_, p) => hook(p);
+        if (onProgress is not null) trainer.Progress += (_, p) => onProgress(p);
         var runCallback = new RunCallback(run, session, past, view);
         trainer.Callbacks.Add(runCallback);
         string? stoppedBefore = null;
@@ -192,9 +192,6 @@ internal static class TrainCommand
         Require("lr_gamma", c.Schedule is "step" or "plateau", $"with --schedule {c.Schedule} (it is the step and plateau schedules' factor)");
         Require("min_delta", c.Patience > 0, "without --patience (it is early stopping's threshold)");
     }
-
-    /// <summary>Called with every progress report of the training runs (tests use it to interrupt a run at a chosen batch).</summary>
-    internal static Action<TrainingProgress>? ProgressHook { get; set; }
 
     static EarlyStopping NewEarlyStopping(TrainConfig c) => new("val_loss", MonitorMode.Min, c.Patience, c.MinDelta);
 

@@ -12,7 +12,10 @@ internal static class CliHarness
 
     public sealed record Outcome(int Code, string Out, string Error);
 
-    public static Outcome Run(CancellationToken cancel, params string[] args)
+    public static Outcome Run(CancellationToken cancel, params string[] args) => Run(null, cancel, args);
+
+    /// <summary>Runs the command; <paramref name="onProgress"/> sees every training progress report.</summary>
+    public static Outcome Run(Action<Nabla.Training.TrainingProgress>? onProgress, CancellationToken cancel, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -24,7 +27,7 @@ internal static class CliHarness
             Out = new AnsiConsoleOutput(output),
         });
         console.Profile.Width = 160;
-        int code = Nabla.Cli.Cli.Run(args, console, error, cancel);
+        int code = Nabla.Cli.Cli.Run(args, console, error, cancel, onProgress);
         return new Outcome(code, output.ToString(), error.ToString());
     }
 

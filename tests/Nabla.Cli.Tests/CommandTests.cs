@@ -113,10 +113,7 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(0, Run(Tiny(P("whole"), extra)).Code);
 
         using var cancel = new CancellationTokenSource();
-        TrainCommand.ProgressHook = p => { if (p.Epoch == 2 && p.Batch >= 4) cancel.Cancel(); };
-        Outcome stopped;
-        try { stopped = Run(cancel.Token, Tiny(P("resumed"), extra)); }
-        finally { TrainCommand.ProgressHook = null; }
+        var stopped = Run(p => { if (p.Epoch == 2 && p.Batch >= 4) cancel.Cancel(); }, cancel.Token, Tiny(P("resumed"), extra));
         Assert.Equal(130, stopped.Code);
         Assert.Contains("Interrupted in epoch 2 after 4 of 8 batches", stopped.Out);
         Assert.Equal(2, File.ReadAllLines(P("resumed/metrics.csv")).Length); // the header and epoch 1
@@ -136,9 +133,8 @@ public sealed class CommandTests : IDisposable
     {
         // A new run writes a checkpoint before its first batch: a process killed at once leaves a resumable folder.
         using var cancel = new CancellationTokenSource();
-        TrainCommand.ProgressHook = _ => throw new InvalidOperationException("killed"); // dies in its first batch
-        try { Assert.Equal(70, Run(cancel.Token, Tiny(P("killed"))).Code); }
-        finally { TrainCommand.ProgressHook = null; }
+        // Dies in its first batch.
+        Assert.Equal(70, Run(_ => throw new InvalidOperationException("killed"), cancel.Token, Tiny(P("killed"))).Code);
         Assert.True(File.Exists(P("killed/checkpoint.safetensors")));
         var resumed = Run("train", "--resume", P("killed"));
         Assert.True(resumed.Code == 0, resumed.Error);
