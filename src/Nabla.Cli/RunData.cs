@@ -103,6 +103,24 @@ internal sealed class RunData
     }
 
     /// <summary>The training transform of an augmentation policy, ending with normalization; null for none.</summary>
+    /// <summary>
+    /// The batch mixing of --mixup and --cutmix: MixUp, CutMix, or (both given) one of them per batch,
+    /// chosen at random, as timm's recipes switch between them; null when both are 0.
+    /// </summary>
+    public static IBatchTransform? BatchMixing(double mixup, double cutmix, int classes) => (mixup > 0, cutmix > 0) switch
+    {
+        (true, true) => new EitherBatchTransform(new MixUp(classes, mixup), new CutMix(classes, cutmix)),
+        (true, false) => new MixUp(classes, mixup),
+        (false, true) => new CutMix(classes, cutmix),
+        _ => null,
+    };
+
+    /// <summary>One of two batch transforms, each with probability 1/2, drawn from the batch's own generator.</summary>
+    sealed class EitherBatchTransform(IBatchTransform a, IBatchTransform b) : IBatchTransform
+    {
+        public Batch Apply(Batch batch, Generator generator) => (generator.NextDouble() < 0.5 ? a : b).Apply(batch, generator);
+    }
+
     public static ITransform? Policy(string augment, double erasing, ChannelStats? stats)
     {
         var steps = new List<ITransform>();

@@ -41,6 +41,8 @@ internal sealed class TrainConfig
         new("--batch-norm", OptionKind.Switch, "batch normalization after each convolution or hidden layer (default on; --no-batch-norm)"),
         new("--augment", OptionKind.Choice, "augmentation policy: none, crop (random 28x28 crop of the image padded by 2 pixels), flip-crop (crop and horizontal flip), randaugment or trivialaugment (flip-crop plus the policy)", Augments),
         new("--erasing", OptionKind.Number, "probability of random erasing after augmentation (default 0)"),
+        new("--mixup", OptionKind.Number, "MixUp: blend each batch's images and labels with lam ~ Beta(alpha, alpha); this is alpha (default 0: off; 0.2 is usual)"),
+        new("--cutmix", OptionKind.Number, "CutMix: paste a box of another image with its share of the label, Beta(alpha, alpha); this is alpha (default 0: off; 1 is usual); with --mixup, each batch picks one"),
         new("--label-smoothing", OptionKind.Number, "cross-entropy label smoothing (default 0)"),
         new("--clip-grad", OptionKind.Number, "clip the gradients' global norm to this (default off)"),
         new("--patience", OptionKind.Int, "early stopping: epochs without a better validation loss before stopping, best weights restored (default 0: off)"),
@@ -74,6 +76,8 @@ internal sealed class TrainConfig
     public bool BatchNorm { get; private set; } = true;
     public string Augment { get; private set; } = "none";
     public double Erasing { get; private set; }
+    public double Mixup { get; private set; }
+    public double Cutmix { get; private set; }
     public double LabelSmoothing { get; private set; }
     public double? ClipGrad { get; private set; }
     public int Patience { get; private set; }
@@ -118,6 +122,8 @@ internal sealed class TrainConfig
         c.BatchNorm = B("batch_norm") ?? c.BatchNorm;
         c.Augment = S("augment") ?? c.Augment;
         c.Erasing = D("erasing") ?? 0;
+        c.Mixup = D("mixup") ?? 0;
+        c.Cutmix = D("cutmix") ?? 0;
         c.LabelSmoothing = D("label_smoothing") ?? 0;
         c.ClipGrad = D("clip_grad");
         c.Patience = I("patience") ?? 0;
@@ -154,6 +160,8 @@ internal sealed class TrainConfig
         Require(LrGamma > 0 && LrGamma <= 1, $"--lr-gamma must be in (0, 1]; got {Fmt(LrGamma)}");
         Require(Dropout >= 0 && Dropout < 1, $"--dropout must be in [0, 1); got {Fmt(Dropout)}");
         Require(Erasing >= 0 && Erasing <= 1, $"--erasing must be a probability in [0, 1]; got {Fmt(Erasing)}");
+        Require(Mixup >= 0 && Mixup <= 100, $"--mixup must be an alpha in [0, 100] (0 turns it off); got {Fmt(Mixup)}");
+        Require(Cutmix >= 0 && Cutmix <= 100, $"--cutmix must be an alpha in [0, 100] (0 turns it off); got {Fmt(Cutmix)}");
         Require(LabelSmoothing >= 0 && LabelSmoothing <= 1, $"--label-smoothing must be in [0, 1]; got {Fmt(LabelSmoothing)}");
         Require(ClipGrad is null || ClipGrad > 0, $"--clip-grad must be positive; got {Fmt(ClipGrad ?? 0)}");
         Require(Patience >= 0, $"--patience must be at least 0 (0 turns early stopping off); got {Patience}");
@@ -198,6 +206,8 @@ internal sealed class TrainConfig
         ["batch_norm"] = BatchNorm,
         ["augment"] = Augment,
         ["erasing"] = Erasing,
+        ["mixup"] = Mixup,
+        ["cutmix"] = Cutmix,
         ["label_smoothing"] = LabelSmoothing,
         ["clip_grad"] = ClipGrad,
         ["patience"] = Patience,

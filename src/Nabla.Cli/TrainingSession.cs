@@ -26,7 +26,8 @@ internal sealed class TrainingSession
         if (data.Train.Count < config.BatchSize)
             throw new CliException($"--batch-size {config.BatchSize} is larger than the {data.Train.Count} training images");
         // Full batches only: a last batch of one image would break batch norm, and equal batches weigh samples equally.
-        TrainLoader = new DataLoader(data.Train, config.BatchSize, shuffle: true, dropLast: true, generator: ShuffleGenerator, workers: config.Workers);
+        TrainLoader = new DataLoader(data.Train, config.BatchSize, shuffle: true, dropLast: true, generator: ShuffleGenerator, workers: config.Workers,
+            batchTransform: RunData.BatchMixing(config.Mixup, config.Cutmix, Presets.Classes));
         ValidationLoader = data.Validation is null ? null : new DataLoader(data.Validation, 512);
         TestLoader = new DataLoader(data.Test, 512);
 

@@ -129,6 +129,27 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void MixupAndCutmix_Train_AndResumeBitwise()
+    {
+        string[] extra = ["--epochs", "2", "--mixup", "0.4", "--cutmix", "1", "--model", "cnn", "--workers", "1"];
+        var whole = Run(Tiny(P("mixed"), extra));
+        Assert.True(whole.Code == 0, whole.Error);
+        var config = Json(P("mixed/config.json"));
+        Assert.Equal((0.4, 1.0), (config["mixup"]!.GetValue<double>(), config["cutmix"]!.GetValue<double>()));
+        var metrics = File.ReadAllLines(P("mixed/metrics.csv"));
+        Assert.DoesNotContain("NaN", metrics[1]); // training accuracy against the mixed labels' largest class
+
+        using var cancel = new CancellationTokenSource();
+        var stopped = Run(p => { if (p.Epoch == 2 && p.Batch >= 3) cancel.Cancel(); }, cancel.Token, Tiny(P("mixed-resumed"), extra));
+        Assert.Equal(130, stopped.Code);
+        Assert.Equal(0, Run("train", "--resume", P("mixed-resumed")).Code);
+        using var a = SafeTensorsFile.Open(P("mixed/model.safetensors"));
+        using var b = SafeTensorsFile.Open(P("mixed-resumed/model.safetensors"));
+        foreach (var name in a.Names)
+            Assert.Equal(a.ReadTensor(name).ToArray(), b.ReadTensor(name).ToArray());
+    }
+
+    [Fact]
     public void KilledBeforeItsFirstCheckpoint_TheRunCanStillBeResumed()
     {
         // A new run writes a checkpoint before its first batch: a process killed at once leaves a resumable folder.

@@ -87,6 +87,8 @@ public sealed class TrainConfigTests : IDisposable
     [InlineData("--no-batch-norm is not available for --model resnet", "--model", "resnet", "--no-batch-norm")]
     [InlineData("--threads must be between 1 and 1024; got 0", "--threads", "0")]
     [InlineData("--batch-size must be between 1 and 65536; got 0", "--batch-size", "0")]
+    [InlineData("--mixup must be an alpha in [0, 100] (0 turns it off); got -0.2", "--mixup", "-0.2")]
+    [InlineData("--cutmix must be an alpha in [0, 100] (0 turns it off); got 1000", "--cutmix", "1000")]
     public void OutOfRangeValues_AreRefused(string expected, params string[] flags)
     {
         var e = Assert.Throws<CliException>(() => From(flags));

@@ -35,8 +35,10 @@ public sealed class DataLoader : IEnumerable<Batch>
     /// <param name="generator">The source of each epoch's order; the default generator when null.</param>
     /// <param name="workers">Background threads preparing batches; 0 prepares them on the consumer's thread.</param>
     /// <param name="prefetch">Batches prepared ahead per worker (PyTorch's <c>prefetch_factor</c>, default 2).</param>
+    /// <param name="batchTransform">Applied to each stacked batch (MixUp, CutMix), batch i of an epoch with a
+    /// generator of its own derived from the epoch's seed, so resumed epochs are the same; null for none.</param>
     public DataLoader(IDataset dataset, int batchSize = 1, bool shuffle = false, bool dropLast = false,
-                      Generator? generator = null, int workers = 0, int prefetch = 2)
+                      Generator? generator = null, int workers = 0, int prefetch = 2, IBatchTransform? batchTransform = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (batchSize <= 0)
@@ -53,7 +55,11 @@ public sealed class DataLoader : IEnumerable<Batch>
         Prefetch = prefetch;
         _generator = generator;
         _assembler = new BatchAssembler(dataset);
+        BatchTransform = batchTransform;
     }
+
+    /// <summary>The transform applied to each stacked batch, or null.</summary>
+    public IBatchTransform? BatchTransform { get; }
 
     /// <summary>The dataset being batched.</summary>
     public IDataset Dataset { get; }
@@ -117,7 +123,8 @@ public sealed class DataLoader : IEnumerable<Batch>
             for (int i = 0; i < n; i++) order[i] = i;
         }
         if (startBatch > 0) order = order[(int)Math.Min((long)startBatch * BatchSize, n)..];
-        return new DataLoaderEnumerator(_assembler, order, BatchSize, batches - startBatch, Workers, Prefetch);
+        var batchesOut = new DataLoaderEnumerator(_assembler, order, BatchSize, batches - startBatch, Workers, Prefetch);
+        return BatchTransform is null ? batchesOut : new BatchTransformEnumerator(batchesOut, BatchTransform, epochSeed, startBatch);
     }
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();

@@ -146,6 +146,25 @@ public static class Metrics
     /// Correct top-1 predictions, or -1 when a target is not a class index (a regression whose
     /// output happens to be (N, 1)): the trainer then reports no accuracy instead of failing.
     /// </summary>
+    /// <summary>Scores (N, C) against class probabilities of the same shape (MixUp, CutMix, label mixing).</summary>
+    internal static bool IsSoftClassification(Tensor scores, Tensor targets) =>
+        scores.Shape.Length == 2 && targets.Shape.SequenceEqual(scores.Shape);
+
+    /// <summary>
+    /// Hits against soft targets: the prediction is the target's largest class (with MixUp, the
+    /// image that dominates the blend), the usual reading of training accuracy under batch mixing.
+    /// </summary>
+    internal static long CountCorrectSoft(Tensor scores, Tensor targets)
+    {
+        int n = scores.Shape[0], c = scores.Shape[1];
+        var s = scores.Span;
+        var t = targets.Span;
+        long hits = 0;
+        for (int i = 0; i < n; i++)
+            if (ArgMax(s.Slice(i * c, c)) == ArgMax(t.Slice(i * c, c))) hits++;
+        return hits;
+    }
+
     internal static long TryCountCorrect(Tensor scores, Tensor targets)
     {
         int n = scores.Shape[0], c = scores.Shape[1];

@@ -224,8 +224,9 @@ public sealed class Trainer
 
                 lossSum += batchLoss;
                 samples += n;
-                long hits = classification && Metrics.IsClassification(output, batch.Targets)
-                          ? Metrics.TryCountCorrect(output, batch.Targets) : -1;
+                long hits = !classification ? -1
+                          : Metrics.IsClassification(output, batch.Targets) ? Metrics.TryCountCorrect(output, batch.Targets)
+                          : Metrics.IsSoftClassification(output, batch.Targets) ? Metrics.CountCorrectSoft(output, batch.Targets) : -1;
                 classification = hits >= 0;
                 correct += Math.Max(hits, 0);
             }
@@ -263,8 +264,9 @@ public sealed class Trainer
                 var output = Model.Forward(batch.Inputs);
                 lossSum += Metrics.LossSum(LossFunction, output, batch.Targets);
                 samples += batch.Size;
-                long hits = classification && Metrics.IsClassification(output, batch.Targets)
-                          ? Metrics.TryCountCorrect(output, batch.Targets) : -1;
+                long hits = !classification ? -1
+                          : Metrics.IsClassification(output, batch.Targets) ? Metrics.TryCountCorrect(output, batch.Targets)
+                          : Metrics.IsSoftClassification(output, batch.Targets) ? Metrics.CountCorrectSoft(output, batch.Targets) : -1;
                 classification = hits >= 0;
                 correct += Math.Max(hits, 0);
             }
