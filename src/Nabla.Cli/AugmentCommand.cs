@@ -49,7 +49,7 @@ internal static class AugmentCommand
             }
             catch (Data.DataFormatException e)
             {
-                throw CliException.File(RunData.FirstLine(e.Message));
+                throw CliException.File(CommandShared.OneLine(e.Message));
             }
             what = file;
         }

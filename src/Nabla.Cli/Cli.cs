@@ -84,15 +84,15 @@ internal static class Cli
         }
         catch (Exception e) when (e is DataFormatException or SafeTensorsException or IOException or UnauthorizedAccessException)
         {
-            return Fail(error, RunData.FirstLine(e.Message), 1);
+            return Fail(error, CommandShared.OneLine(e.Message), 1);
         }
         catch (TypeInitializationException e) when (e.InnerException is InvalidOperationException inner)
         {
-            return Fail(error, RunData.FirstLine(inner.Message), 2); // a bad NABLA_NUM_THREADS
+            return Fail(error, CommandShared.OneLine(inner.Message), 2); // a bad NABLA_NUM_THREADS
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("NABLA_DEBUG") is not "1")
         {
-            return Fail(error, $"internal error: {e.GetType().Name}: {RunData.FirstLine(e.Message)} (set NABLA_DEBUG=1 for the stack trace)", 70);
+            return Fail(error, $"internal error: {e.GetType().Name}: {CommandShared.OneLine(e.Message)} (set NABLA_DEBUG=1 for the stack trace)", 70);
         }
     }
 

@@ -34,7 +34,7 @@ internal static class EnsembleEvalCommand
         var parsed = ArgParser.Parse("ensemble eval", args, Options);
         if (parsed.Positionals.Count == 0)
             throw new CliException("nabla ensemble eval expects run folders, or a folder of member-* runs (usage: nabla ensemble eval RUN... [--out DIR])");
-        EvalCommand.SetThreads(parsed);
+        CommandShared.SetThreads(parsed);
         int batch = parsed.Int("batch_size") ?? 512;
         if (batch < 1) throw new CliException($"--batch-size must be at least 1; got {batch}");
         var how = parsed.Text("combine") == "logits" ? EnsembleCombine.Logits : EnsembleCombine.Probabilities;

@@ -33,14 +33,14 @@ internal static class EvalCommand
             throw new CliException($"nabla eval expects one run folder (or model file); got {parsed.Positionals.Count} (usage: nabla eval RUN [options])");
         int batch = parsed.Int("batch_size") ?? 512;
         if (batch < 1) throw new CliException($"--batch-size must be at least 1; got {batch}");
-        SetThreads(parsed);
+        CommandShared.SetThreads(parsed);
         string tta = parsed.Text("tta") ?? "none";
         string runPath = parsed.Positionals[0];
         if (parsed.Has("mc_dropout") && tta != "none") throw new CliException("--mc-dropout and --tta cannot be combined");
         var saved = SavedModel.Load(runPath);
         // The run's own data by default: its test split, and the validation split temperature scaling needs.
         string? dataDir = parsed.Text("data") ?? (saved.Config.Data is string d && Directory.Exists(d) ? d : null);
-        int? mcSamples = McDropoutPasses(parsed, saved, runPath);
+        int? mcSamples = CommandShared.McDropoutPasses(parsed, saved, runPath);
         var (test, source) = Inference.TestSet(dataDir);
         var inputs = Inference.Inputs(saved, test.Inputs);
         var targets = test.Targets;
@@ -102,7 +102,7 @@ internal static class EvalCommand
         console.MarkupLineInterpolated($"top-5 accuracy {100 * acc.TopKAccuracy:F2}%; mean entropy of correct predictions {mainReport.MeanEntropyCorrect:F4}, of mistakes {mainReport.MeanEntropyMisclassified:F4}");
         if (mc is not null)
             console.MarkupLineInterpolated($"mean mutual information (the epistemic part of the entropy) {mc.MutualInformation.Average():F4}");
-        console.Write(ConfusionTable(acc.ConfusionMatrix, saved.Classes));
+        console.Write(CommandShared.ConfusionTable(acc.ConfusionMatrix, saved.Classes));
 
         if (parsed.Text("out") is string outDir)
         {
@@ -121,8 +121,8 @@ internal static class EvalCommand
                 ["test_accuracy"] = mainReport.Accuracy,
                 ["test_loss"] = mainReport.Nll,
                 ["test_top5_accuracy"] = acc.TopKAccuracy,
-                ["per_class_accuracy"] = TrainCommand.PerClass(acc.PerClassAccuracy),
-                ["confusion_matrix"] = TrainCommand.Confusion(acc.ConfusionMatrix),
+                ["per_class_accuracy"] = CommandShared.PerClass(acc.PerClassAccuracy),
+                ["confusion_matrix"] = CommandShared.Confusion(acc.ConfusionMatrix),
             };
             foreach (var (k, v) in reports) summary[k] = v!.DeepClone();
             RunFolder.WriteJson(Path.Combine(outDir, "summary.json"), summary);
@@ -131,23 +131,6 @@ internal static class EvalCommand
             console.MarkupLineInterpolated($"Wrote {Path.Combine(outDir, "summary.json")} and reliability.png");
         }
         return 0;
-    }
-
-    /// <summary>The --mc-dropout passes asked for, checked against the range and the model; null when not asked.</summary>
-    internal static int? McDropoutPasses(ArgParser.Result parsed, SavedModel saved, string runPath)
-    {
-        if (parsed.Int("mc_dropout") is not int passes) return null;
-        if (passes < 1 || passes > 10000) throw new CliException($"--mc-dropout must be between 1 and 10000 passes; got {passes}");
-        if (!saved.Model.Modules().Any(m => m is Dropout or Dropout2d))
-            throw new CliException($"--mc-dropout needs a model with dropout; {runPath} was trained with --dropout 0");
-        return passes;
-    }
-
-    internal static void SetThreads(ArgParser.Result parsed)
-    {
-        if (parsed.Int("threads") is not int threads) return;
-        TrainConfig.CheckThreads(threads);
-        Threading.NumThreads = threads;
     }
 
     static void AddMutualInformation(JsonObject json, McDropoutResult mc, Tensor probs, Tensor targets)
@@ -186,27 +169,5 @@ internal static class EvalCommand
         for (int row = 0; row < src.Length; row += w)
             for (int x = 0; x < w; x++) dst[row + x] = src[row + w - 1 - x];
         return Tensor.FromArray(dst, [.. images.Shape]);
-    }
-
-    internal static Table ConfusionTable(long[,] m, IReadOnlyList<string> classes)
-    {
-        int c = m.GetLength(0);
-        var table = new Table().Border(TableBorder.Simple).Title("confusion matrix (rows: true class, columns: predicted)");
-        table.AddColumn("");
-        for (int p = 0; p < c; p++) table.AddColumn(new TableColumn(p.ToString(CultureInfo.InvariantCulture)).RightAligned());
-        table.AddColumn(new TableColumn("accuracy").RightAligned());
-        for (int t = 0; t < c; t++)
-        {
-            long row = 0;
-            var cells = new List<string> { Markup.Escape($"{t} {(t < classes.Count ? classes[t] : "")}") };
-            for (int p = 0; p < c; p++)
-            {
-                row += m[t, p];
-                cells.Add(p == t ? $"[bold]{m[t, p]}[/]" : m[t, p] == 0 ? "[grey]·[/]" : m[t, p].ToString(CultureInfo.InvariantCulture));
-            }
-            cells.Add(row == 0 ? "—" : (100.0 * m[t, t] / row).ToString("F2", CultureInfo.InvariantCulture) + "%");
-            table.AddRow(cells.ToArray());
-        }
-        return table;
     }
 }

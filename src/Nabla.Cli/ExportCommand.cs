@@ -61,7 +61,7 @@ internal static class ExportCommand
         }
         catch (OnnxExportException e)
         {
-            throw CliException.File(RunData.FirstLine(e.Message));
+            throw CliException.File(CommandShared.OneLine(e.Message));
         }
         string ops = string.Join(", ", result.OpCounts.OrderByDescending(o => o.Value).ThenBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key} {o.Value}"));
         console.MarkupLineInterpolated($"Wrote [bold]{output}[/]: ONNX opset {result.Opset} (IR version {result.IrVersion}), {FormatBytes(result.FileBytes)}");

@@ -29,9 +29,9 @@ internal static class PredictCommand
         var parsed = ArgParser.Parse("predict", args, Options);
         if (parsed.Positionals.Count < 2)
             throw new CliException("nabla predict expects a run folder (or model file) and at least one image file (usage: nabla predict RUN FILE...)");
-        EvalCommand.SetThreads(parsed);
+        CommandShared.SetThreads(parsed);
         var saved = SavedModel.Load(parsed.Positionals[0]);
-        int? mcSamples = EvalCommand.McDropoutPasses(parsed, saved, parsed.Positionals[0]);
+        int? mcSamples = CommandShared.McDropoutPasses(parsed, saved, parsed.Positionals[0]);
         int classes = saved.Classes.Count;
         int k = parsed.Int("top_k") ?? 3;
         if (k < 1 || k > classes) throw new CliException($"--top-k must be between 1 and the {classes} classes; got {k}");
@@ -50,7 +50,7 @@ internal static class PredictCommand
             }
             catch (DataFormatException e)
             {
-                throw CliException.File(RunData.FirstLine(e.Message));
+                throw CliException.File(CommandShared.OneLine(e.Message));
             }
             var (prepared, flipped) = Prepare(image, invert);
             images.Add(prepared);

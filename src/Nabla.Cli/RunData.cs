@@ -48,18 +48,12 @@ internal sealed class RunData
         }
         catch (FileNotFoundException e)
         {
-            throw CliException.File(FirstLine(e.Message));
+            throw CliException.File(CommandShared.OneLine(e.Message));
         }
         catch (DataFormatException e)
         {
-            throw CliException.File(FirstLine(e.Message));
+            throw CliException.File(CommandShared.OneLine(e.Message));
         }
-    }
-
-    internal static string FirstLine(string message)
-    {
-        // Keep a hint line: it says what to do. Join lines so the error stays on one line.
-        return string.Join("; ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     public static RunData Load(TrainConfig c)

@@ -73,22 +73,22 @@ internal sealed record SavedModel(Sequential Model, TrainConfig Config, ChannelS
             }
             catch (ArgumentException e)
             {
-                throw CliException.File($"{path}: the weights do not fit a {config.Model} model: {RunData.FirstLine(e.Message)}");
+                throw CliException.File($"{path}: the weights do not fit a {config.Model} model: {CommandShared.OneLine(e.Message)}");
             }
             model.Eval();
             return new SavedModel(model, config, new ChannelStats(Tensor.FromArray(mean, 1), Tensor.FromArray(std, 1)), classes);
         }
         catch (SafeTensorsException e)
         {
-            throw CliException.File(RunData.FirstLine(e.Message));
+            throw CliException.File(CommandShared.OneLine(e.Message));
         }
         catch (System.Text.Json.JsonException e)
         {
-            throw CliException.File($"{path}: corrupt metadata ({RunData.FirstLine(e.Message)})");
+            throw CliException.File($"{path}: corrupt metadata ({CommandShared.OneLine(e.Message)})");
         }
         catch (InvalidOperationException e)
         {
-            throw CliException.File($"{path}: corrupt metadata ({RunData.FirstLine(e.Message)})");
+            throw CliException.File($"{path}: corrupt metadata ({CommandShared.OneLine(e.Message)})");
         }
         catch (CliException e) when (e.ExitCode == 2)
         {

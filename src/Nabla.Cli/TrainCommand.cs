@@ -55,14 +55,13 @@ internal static class TrainCommand
             var values = parsed.Text("config") is string file ? TrainConfig.ReadFile(file) : new JsonObject();
             var flags = (JsonObject)parsed.Options.DeepClone();
             flags.Remove("config");
-            var merged = TrainConfig.Merge(values, flags);
-            var probe = TrainConfig.From(merged); // checks every value before anything is written
-            RejectIneffective(flags, probe);
-            merged["out"] = probe.Out ?? RunFolder.DefaultPath(probe.Model);
-            config = TrainConfig.From(merged);
+            config = TrainConfig.From(TrainConfig.Merge(values, flags)); // checks every value before anything is written
+            RejectIneffective(flags, config);
+            if (config.Out is null) config = config.WithOut(RunFolder.DefaultPath(config.Model));
             run = RunFolder.CreateNew(config.Out!);
         }
 
+        Threading.NumThreads = config.Threads; // process-wide: set here, where the command starts its work
         var data = RunData.Load(config);
         var session = new TrainingSession(config, data);
         var trainer = session.Trainer;
@@ -75,7 +74,7 @@ internal static class TrainCommand
             }
             catch (SafeTensorsException e)
             {
-                throw CliException.File($"--resume: {RunData.FirstLine(e.Message)}");
+                throw CliException.File($"--resume: {CommandShared.OneLine(e.Message)}");
             }
             past = run.ReadMetrics();
             if (past.Count < trainer.Epoch)
@@ -114,7 +113,7 @@ internal static class TrainCommand
         }
         catch (NonFiniteLossException e)
         {
-            throw CliException.File($"{RunData.FirstLine(e.Message)}; the run cannot go on (its last checkpoint, {run.Checkpoint}, would diverge again): " +
+            throw CliException.File($"{CommandShared.OneLine(e.Message)}; the run cannot go on (its last checkpoint, {run.Checkpoint}, would diverge again): " +
                                     "start a new run with a lower --lr, --clip-grad or --warmup");
         }
         if (history.Interrupted)
@@ -158,8 +157,8 @@ internal static class TrainCommand
             ["val_samples"] = data.Validation?.Count ?? 0,
             ["test_samples"] = data.Test.Count,
             ["threads"] = config.Threads,
-            ["per_class_accuracy"] = PerClass(test.PerClassAccuracy),
-            ["confusion_matrix"] = Confusion(test.ConfusionMatrix),
+            ["per_class_accuracy"] = CommandShared.PerClass(test.PerClassAccuracy),
+            ["confusion_matrix"] = CommandShared.Confusion(test.ConfusionMatrix),
         };
         RunFolder.WriteJson(run.Summary, summary);
         run.WritePlots(records, $"{config.Model} on Fashion-MNIST");
@@ -194,26 +193,6 @@ internal static class TrainCommand
     }
 
     static EarlyStopping NewEarlyStopping(TrainConfig c) => new("val_loss", MonitorMode.Min, c.Patience, c.MinDelta);
-
-    internal static JsonObject PerClass(double[] accuracy)
-    {
-        var o = new JsonObject();
-        for (int i = 0; i < accuracy.Length; i++)
-            o[i < FashionMnist.Classes.Count ? FashionMnist.Classes[i] : i.ToString(CultureInfo.InvariantCulture)] = double.IsNaN(accuracy[i]) ? null : accuracy[i];
-        return o;
-    }
-
-    internal static JsonArray Confusion(long[,] m)
-    {
-        var rows = new JsonArray();
-        for (int t = 0; t < m.GetLength(0); t++)
-        {
-            var row = new JsonArray();
-            for (int p = 0; p < m.GetLength(1); p++) row.Add(m[t, p]);
-            rows.Add(row);
-        }
-        return rows;
-    }
 
     static void PrintHeader(IAnsiConsole console, TrainConfig c, RunData data, TrainingSession s, RunFolder run, bool resuming)
     {

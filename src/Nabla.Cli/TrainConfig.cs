@@ -222,6 +222,14 @@ internal sealed class TrainConfig
         ["out"] = Out,
     };
 
+    /// <summary>The same configuration writing its run folder to <paramref name="path"/>.</summary>
+    public TrainConfig WithOut(string path)
+    {
+        var copy = (TrainConfig)MemberwiseClone();
+        copy.Out = path;
+        return copy;
+    }
+
     /// <summary>The same configuration reading its images from <paramref name="data"/> (null: the default places).</summary>
     public TrainConfig WithData(string? data)
     {

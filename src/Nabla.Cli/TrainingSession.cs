@@ -18,7 +18,6 @@ internal sealed class TrainingSession
     {
         Config = config;
         Data = data;
-        Threading.NumThreads = config.Threads;
         ModelGenerator = new Generator(Seeds.Of(config.Seed, Seeds.Model));
         ShuffleGenerator = new Generator(Seeds.Of(config.Seed, Seeds.Shuffle));
         Model = Presets.Build(config, ModelGenerator);
