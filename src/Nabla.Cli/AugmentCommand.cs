@@ -11,7 +11,7 @@ internal static class AugmentCommand
 {
     public static readonly OptionSpec[] Options =
     [
-        new("--augment", OptionKind.Choice, "policy to preview, as for nabla train (default randaugment)", TrainConfig.Augments),
+        new("--augment", OptionKind.Choice, "policy to preview, as for nabla train (default randaugment)", TrainConfig.AugmentWords.All),
         new("--erasing", OptionKind.Number, "probability of random erasing after the policy (default 0)"),
         new("--image", OptionKind.Path, "an image file to augment instead of a Fashion-MNIST image"),
         new("--index", OptionKind.Int, "which Fashion-MNIST training image (default 0)"),
@@ -28,13 +28,14 @@ internal static class AugmentCommand
         if (parsed.Positionals.Count > 0)
             throw new CliException($"nabla augment takes no positional arguments; got '{parsed.Positionals[0]}' (use --image FILE)");
         string policy = parsed.Text("augment") ?? "randaugment";
+        var augment = TrainConfig.AugmentWords.Parse(policy);
         double erasing = parsed.Number("erasing") ?? 0;
         if (erasing < 0 || erasing > 1) throw new CliException($"--erasing must be a probability in [0, 1]; got {erasing}");
         int count = parsed.Int("count") ?? 16, columns = parsed.Int("columns") ?? 8, seed = parsed.Int("seed") ?? 0;
         if (count < 1 || count > 1024) throw new CliException($"--count must be between 1 and 1024; got {count}");
         if (columns < 1) throw new CliException($"--columns must be at least 1; got {columns}");
         if (seed < 0) throw new CliException($"--seed must be non-negative; got {seed}");
-        var transform = RunData.Policy(policy, erasing, stats: null)
+        var transform = RunData.Policy(augment, erasing, stats: null)
             ?? throw new CliException("--augment none with no --erasing: nothing to preview");
         if (parsed.Has("image") && parsed.Has("index")) throw new CliException("give either --image or --index, not both");
 

@@ -29,25 +29,9 @@ internal static class EnsembleTrainCommand
         if (k < 1 || k > 100) throw new CliException($"--members must be between 1 and 100; got {k}");
         string root = parsed.Text("out") ?? throw new CliException("nabla ensemble train needs --out DIR, the folder that will hold the members");
         bool bagging = parsed.Switch("bagging") ?? false;
-        // The base seed: the flag, else the config file's, else 0 (member k gets seed + k - 1).
-        int seed = parsed.Int("seed") ?? (parsed.Text("config") is string file ? TrainConfig.ReadFile(file)["seed"]?.GetValue<int>() : null) ?? 0;
-        if (seed < 0) throw new CliException($"--seed must be non-negative; got {seed}");
-
-        // The member's own arguments: everything given except what this command sets per member.
-        var passThrough = new List<string>();
-        for (int i = 0; i < args.Count; i++)
-        {
-            string flag = args[i].Split('=')[0];
-            var spec = Options.Concat(TrainCommand.Options).FirstOrDefault(o => o.Flag == flag || "--no-" + o.Flag[2..] == flag);
-            bool takesValue = spec is not null && spec.Kind != OptionKind.Switch && !args[i].Contains('=', StringComparison.Ordinal);
-            if (spec is not null && spec.Key is "members" or "bagging" or "out" or "seed")
-            {
-                if (takesValue) i++;
-                continue;
-            }
-            passThrough.Add(args[i]);
-            if (takesValue && i + 1 < args.Count) passThrough.Add(args[++i]);
-        }
+        // Every member's configuration: the flags and --config file as nabla train reads them; each
+        // member then gets its own seed (base + k - 1), folder and, with --bagging, bootstrap resample.
+        var shared = TrainCommand.ConfigFromFlags(parsed);
 
         Directory.CreateDirectory(root);
         for (int m = 1; m <= k; m++)
@@ -61,10 +45,10 @@ internal static class EnsembleTrainCommand
                 console.WriteLine("  finished before; skipped");
                 continue;
             }
-            List<string> memberArgs = File.Exists(member.Checkpoint)
-                ? ["--resume", dir, .. ThreadsAndWorkers(passThrough)]
-                : [.. passThrough, "--seed", (seed + m - 1).ToString(CultureInfo.InvariantCulture), "--out", dir, .. bagging ? new[] { "--bootstrap" } : []];
-            int code = TrainCommand.Run(memberArgs, console, cancel, onProgress);
+            int code = File.Exists(member.Checkpoint)
+                ? Resume(dir, parsed, console, onProgress, cancel)
+                : TrainCommand.Train(shared with { Seed = shared.Seed + m - 1, Out = dir, Bootstrap = bagging }, RunFolder.CreateNew(dir),
+                    resuming: false, console, onProgress, cancel);
             if (code != 0)
             {
                 console.MarkupLineInterpolated($"Stopped at member {m}; run the same command again to continue.");
@@ -75,18 +59,12 @@ internal static class EnsembleTrainCommand
         return 0;
     }
 
-    public static string MemberName(int m) => "member-" + m.ToString(CultureInfo.InvariantCulture);
-
-    static List<string> ThreadsAndWorkers(List<string> args)
+    /// <summary>An interrupted member continues with its saved configuration and this command's --threads and --workers.</summary>
+    static int Resume(string dir, ArgParser.Result parsed, IAnsiConsole console, Action<TrainingProgress>? onProgress, CancellationToken cancel)
     {
-        var kept = new List<string>();
-        for (int i = 0; i < args.Count; i++)
-        {
-            string flag = args[i].Split('=')[0];
-            if (flag is not ("--threads" or "--workers")) continue;
-            kept.Add(args[i]);
-            if (!args[i].Contains('=', StringComparison.Ordinal) && i + 1 < args.Count) kept.Add(args[++i]);
-        }
-        return kept;
+        var (config, run) = TrainCommand.ResumeConfig(dir, parsed);
+        return TrainCommand.Train(config, run, resuming: true, console, onProgress, cancel);
     }
+
+    public static string MemberName(int m) => "member-" + m.ToString(CultureInfo.InvariantCulture);
 }

@@ -41,7 +41,7 @@ internal static class ExportCommand
         {
             FoldBatchNorm = parsed.Switch("fold_batch_norm") ?? false,
             InputNormalization = raw ? null : (mean, std),
-            Description = $"nabla train --model {saved.Config.Model}: {saved.Classes.Count}-class image classifier. Input 'input' (N, 1, 28, 28): " +
+            Description = $"nabla train --model {TrainConfig.ModelWords.Of(saved.Config.Model)}: {saved.Classes.Count}-class image classifier. Input 'input' (N, 1, 28, 28): " +
                 (raw ? "pixels normalized as (x - mean) / std with the metadata's mean and std" : "raw grey levels in [0, 1], light object on a dark background") +
                 ". Output 'logits' (N, classes): apply softmax for probabilities.",
             Metadata = new Dictionary<string, string>

@@ -30,19 +30,19 @@ internal static class Presets
         var layers = new List<Module>();
         switch (c.Model)
         {
-            case "cnn":
+            case ModelKind.Cnn:
                 ConvBlock(layers, 1, 32 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 32 * w, 64 * w, c.BatchNorm, generator);
                 ConvClassifier(layers, 64 * w * 7 * 7, 256 * w, c.Dropout, generator);
                 break;
-            case "vgg":
+            case ModelKind.Vgg:
                 ConvLayer(layers, 1, 32 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 32 * w, 32 * w, c.BatchNorm, generator);
                 ConvLayer(layers, 32 * w, 64 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 64 * w, 64 * w, c.BatchNorm, generator);
                 ConvClassifier(layers, 64 * w * 7 * 7, 256 * w, c.Dropout, generator);
                 break;
-            case "mlp":
+            case ModelKind.Mlp:
                 layers.Add(new Flatten());
                 int inputs = 28 * 28;
                 foreach (int units in new[] { 512 * w, 256 * w })
@@ -55,7 +55,7 @@ internal static class Presets
                 }
                 layers.Add(new Linear(inputs, Classes, generator: generator));
                 break;
-            case "resnet":
+            case ModelKind.Resnet:
                 layers.Add(new Conv2d(1, 16 * w, 3, padding: 1, bias: false, generator: generator));
                 layers.Add(new BatchNorm2d(16 * w));
                 layers.Add(new Relu());
@@ -68,7 +68,7 @@ internal static class Presets
                 layers.Add(new Linear(64 * w, Classes, generator: generator));
                 break;
             default:
-                throw new CliException($"unknown model preset '{c.Model}'; expected one of {string.Join(", ", TrainConfig.Models)}");
+                throw new ArgumentOutOfRangeException(nameof(c), c.Model, "unknown model preset");
         }
         var model = new Sequential([.. layers]);
         Initialize(model, c.Init, generator);
@@ -109,14 +109,14 @@ internal static class Presets
     /// draws from U(±√(6 / (fan_in + fan_out))), which keeps it for linear or tanh units (Glorot and
     /// Bengio 2010); both zero the biases. <c>default</c> keeps PyTorch's initialization.
     /// </summary>
-    public static void Initialize(Module model, string init, Generator generator)
+    public static void Initialize(Module model, InitKind init, Generator generator)
     {
-        if (init == "default") return;
+        if (init == InitKind.Default) return;
         var weightInit = init switch
         {
-            "kaiming" => Init.KaimingNormal(nonlinearity: Nonlinearity.Relu),
-            "xavier" => Init.XavierUniform(),
-            _ => throw new CliException($"unknown initialization '{init}'; expected one of {string.Join(", ", TrainConfig.Inits)}"),
+            InitKind.Kaiming => Init.KaimingNormal(nonlinearity: Nonlinearity.Relu),
+            InitKind.Xavier => Init.XavierUniform(),
+            _ => throw new ArgumentOutOfRangeException(nameof(init), init, "unknown initialization"),
         };
         foreach (var m in model.Modules())
         {

@@ -115,15 +115,15 @@ internal sealed class RunData
         public Batch Apply(Batch batch, Generator generator) => (generator.NextDouble() < 0.5 ? a : b).Apply(batch, generator);
     }
 
-    public static ITransform? Policy(string augment, double erasing, ChannelStats? stats)
+    public static ITransform? Policy(AugmentKind augment, double erasing, ChannelStats? stats)
     {
         var steps = new List<ITransform>();
-        if (augment != "none")
+        if (augment != AugmentKind.None)
         {
             steps.Add(new RandomCrop(28, padding: 2));
-            if (augment != "crop") steps.Add(new HorizontalFlip());
-            if (augment == "randaugment") steps.Add(new RandAugment(2, 9));
-            else if (augment == "trivialaugment") steps.Add(new TrivialAugmentWide());
+            if (augment != AugmentKind.Crop) steps.Add(new HorizontalFlip());
+            if (augment == AugmentKind.RandAugment) steps.Add(new RandAugment(2, 9));
+            else if (augment == AugmentKind.TrivialAugment) steps.Add(new TrivialAugmentWide());
         }
         if (steps.Count == 0 && erasing == 0) return null;
         if (stats is not null) steps.Add(new Normalize(stats.Mean.ToArray(), stats.Std.ToArray()));

@@ -73,7 +73,7 @@ internal sealed record SavedModel(Sequential Model, TrainConfig Config, ChannelS
             }
             catch (ArgumentException e)
             {
-                throw CliException.File($"{path}: the weights do not fit a {config.Model} model: {CommandShared.OneLine(e.Message)}");
+                throw CliException.File($"{path}: the weights do not fit a {TrainConfig.ModelWords.Of(config.Model)} model: {CommandShared.OneLine(e.Message)}");
             }
             model.Eval();
             return new SavedModel(model, config, new ChannelStats(Tensor.FromArray(mean, 1), Tensor.FromArray(std, 1)), classes);

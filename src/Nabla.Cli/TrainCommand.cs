@@ -30,37 +30,50 @@ internal static class TrainCommand
         var parsed = ArgParser.Parse("train", args, Options);
         if (parsed.Positionals.Count > 0)
             throw new CliException($"nabla train takes no positional arguments; got '{parsed.Positionals[0]}' (options start with --)");
-        var clock = Stopwatch.StartNew();
-
-        RunFolder run;
-        TrainConfig config;
-        bool resuming = parsed.Text("resume") is not null;
-        if (resuming)
+        if (parsed.Text("resume") is string dir)
         {
-            string dir = parsed.Text("resume")!;
             foreach (var (key, _) in parsed.Options)
                 if (key != "resume" && !ResumeMayChange.Contains(key))
                     throw new CliException($"--resume continues a run with its saved configuration; --{key.Replace('_', '-')} cannot be changed (only --threads and --workers can)");
-            if (!Directory.Exists(dir)) throw CliException.File($"--resume: run folder not found: {dir}");
-            run = new RunFolder(dir);
-            if (!File.Exists(run.Config)) throw CliException.File($"--resume: {dir} has no config.json: not a run folder");
-            if (File.Exists(run.Model)) throw CliException.File($"--resume: {dir} is a finished run (it has its model.safetensors); nothing to resume");
-            if (!File.Exists(run.Checkpoint)) throw CliException.File($"--resume: {dir} has no checkpoint.safetensors to resume from");
-            var values = TrainConfig.ReadFile(run.Config);
-            foreach (var key in ResumeMayChange) values[key] = parsed.Options[key]?.DeepClone() ?? (key == "threads" ? null : values[key]?.DeepClone());
-            config = TrainConfig.From(values);
+            var (config, run) = ResumeConfig(dir, parsed);
+            return Train(config, run, resuming: true, console, onProgress, cancel);
         }
-        else
-        {
-            var values = parsed.Text("config") is string file ? TrainConfig.ReadFile(file) : new JsonObject();
-            var flags = (JsonObject)parsed.Options.DeepClone();
-            flags.Remove("config");
-            config = TrainConfig.From(TrainConfig.Merge(values, flags)); // checks every value before anything is written
-            RejectIneffective(flags, config);
-            if (config.Out is null) config = config.WithOut(RunFolder.DefaultPath(config.Model));
-            run = RunFolder.CreateNew(config.Out!);
-        }
+        var fresh = ConfigFromFlags(parsed);
+        if (fresh.Out is null) fresh = fresh.WithOut(RunFolder.DefaultPath(TrainConfig.ModelWords.Of(fresh.Model)));
+        return Train(fresh, RunFolder.CreateNew(fresh.Out!), resuming: false, console, onProgress, cancel);
+    }
 
+    /// <summary>
+    /// The configuration a command's flags give: the defaults, then the --config file, then the
+    /// flags; every value checked, and a flag that would change nothing refused.
+    /// </summary>
+    internal static TrainConfig ConfigFromFlags(ArgParser.Result parsed)
+    {
+        var values = parsed.Text("config") is string file ? TrainConfig.ReadFile(file) : new JsonObject();
+        var flags = (JsonObject)parsed.Options.DeepClone();
+        foreach (var key in new[] { "config", "members", "bagging" }) flags.Remove(key);
+        var config = TrainConfig.From(TrainConfig.Merge(values, flags)); // checks every value before anything is written
+        RejectIneffective(flags, config);
+        return config;
+    }
+
+    /// <summary>The saved configuration of the interrupted run in <paramref name="dir"/>, with this machine's --threads and --workers.</summary>
+    internal static (TrainConfig Config, RunFolder Run) ResumeConfig(string dir, ArgParser.Result parsed)
+    {
+        if (!Directory.Exists(dir)) throw CliException.File($"--resume: run folder not found: {dir}");
+        var run = new RunFolder(dir);
+        if (!File.Exists(run.Config)) throw CliException.File($"--resume: {dir} has no config.json: not a run folder");
+        if (File.Exists(run.Model)) throw CliException.File($"--resume: {dir} is a finished run (it has its model.safetensors); nothing to resume");
+        if (!File.Exists(run.Checkpoint)) throw CliException.File($"--resume: {dir} has no checkpoint.safetensors to resume from");
+        var values = TrainConfig.ReadFile(run.Config);
+        foreach (var key in ResumeMayChange) values[key] = parsed.Options[key]?.DeepClone() ?? (key == "threads" ? null : values[key]?.DeepClone());
+        return (TrainConfig.From(values), run);
+    }
+
+    /// <summary>Trains <paramref name="config"/> into <paramref name="run"/>, from its checkpoint when <paramref name="resuming"/>.</summary>
+    internal static int Train(TrainConfig config, RunFolder run, bool resuming, IAnsiConsole console, Action<TrainingProgress>? onProgress, CancellationToken cancel)
+    {
+        var clock = Stopwatch.StartNew();
         Threading.NumThreads = config.Threads; // process-wide: set here, where the command starts its work
         var data = RunData.Load(config);
         var session = new TrainingSession(config, data);
@@ -150,7 +163,7 @@ internal static class TrainCommand
             ["best_val_loss"] = bestEpoch == 0 ? null : runCallback.BestValue,
             ["restored_best_weights"] = config.Patience > 0 && bestEpoch > 0 && bestEpoch != records[^1].Epoch,
             ["stop_reason"] = stopReason,
-            ["model"] = config.Model,
+            ["model"] = TrainConfig.ModelWords.Of(config.Model),
             ["parameters"] = session.Model.ParameterCount(),
             ["data"] = data.Source,
             ["train_samples"] = data.Train.Count,
@@ -161,7 +174,7 @@ internal static class TrainCommand
             ["confusion_matrix"] = CommandShared.Confusion(test.ConfusionMatrix),
         };
         RunFolder.WriteJson(run.Summary, summary);
-        run.WritePlots(records, $"{config.Model} on Fashion-MNIST");
+        run.WritePlots(records, $"{TrainConfig.ModelWords.Of(config.Model)} on Fashion-MNIST");
 
         var table = new Table().Border(TableBorder.Rounded).AddColumn("test").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("accuracy", Pct(test.Accuracy));
@@ -186,9 +199,10 @@ internal static class TrainCommand
         {
             if (flags.ContainsKey(key) && !applies) throw new CliException($"--{key.Replace('_', '-')} has no effect {why}");
         }
-        Require("momentum", c.Optimizer == "sgd", $"with --optimizer {c.Optimizer} (it is SGD's; Adam's moments are fixed by its betas)");
-        Require("lr_step", c.Schedule == "step", $"with --schedule {c.Schedule} (it is the step schedule's period)");
-        Require("lr_gamma", c.Schedule is "step" or "plateau", $"with --schedule {c.Schedule} (it is the step and plateau schedules' factor)");
+        string optimizer = TrainConfig.OptimizerWords.Of(c.Optimizer), schedule = TrainConfig.ScheduleWords.Of(c.Schedule);
+        Require("momentum", c.Optimizer == OptimizerKind.Sgd, $"with --optimizer {optimizer} (it is SGD's; Adam's moments are fixed by its betas)");
+        Require("lr_step", c.Schedule == ScheduleKind.Step, $"with --schedule {schedule} (it is the step schedule's period)");
+        Require("lr_gamma", c.Schedule is ScheduleKind.Step or ScheduleKind.Plateau, $"with --schedule {schedule} (it is the step and plateau schedules' factor)");
         Require("min_delta", c.Patience > 0, "without --patience (it is early stopping's threshold)");
     }
 

@@ -4,239 +4,219 @@ using System.Text.Json.Nodes;
 
 namespace Nabla.Cli;
 
-/// <summary>
-/// Everything that defines a training run. Values come from the defaults, then a JSON config file
-/// (<c>--config</c>), then the flags, each overriding the one before; the effective configuration
-/// is printed and saved as the run folder's <c>config.json</c>, which <c>--config</c> and
-/// <c>--resume</c> read back.
-/// </summary>
-internal sealed class TrainConfig
-{
-    public static readonly string[] Models = ["cnn", "vgg", "mlp", "resnet"];
-    public static readonly string[] Optimizers = ["adamw", "adam", "sgd"];
-    public static readonly string[] Schedules = ["cosine", "onecycle", "step", "plateau", "none"];
-    public static readonly string[] Inits = ["kaiming", "xavier", "default"];
-    public static readonly string[] Augments = ["none", "crop", "flip-crop", "randaugment", "trivialaugment"];
-    public static readonly string[] DecayModes = ["decoupled", "l2"];
+/// <summary>The model presets (see <see cref="Presets"/>).</summary>
+internal enum ModelKind { Cnn, Vgg, Mlp, Resnet }
 
-    /// <summary>The options of <c>nabla train</c>, in the order help and config.json show them.</summary>
-    public static readonly OptionSpec[] Options =
+/// <summary>The optimizers of <c>--optimizer</c>.</summary>
+internal enum OptimizerKind { AdamW, Adam, Sgd }
+
+/// <summary>The learning-rate schedules of <c>--schedule</c>.</summary>
+internal enum ScheduleKind { Cosine, OneCycle, Step, Plateau, None }
+
+/// <summary>The weight initializations of <c>--init</c>.</summary>
+internal enum InitKind { Kaiming, Xavier, Default }
+
+/// <summary>The augmentation policies of <c>--augment</c>.</summary>
+internal enum AugmentKind { None, Crop, FlipCrop, RandAugment, TrivialAugment }
+
+/// <summary>How weight decay is applied (<c>--weight-decay-mode</c>).</summary>
+internal enum DecayMode { Decoupled, L2 }
+
+/// <summary>The words flags and config.json use for an enum's values, and back.</summary>
+internal sealed class Words<T>(params (T Value, string Word)[] pairs) where T : struct, Enum
+{
+    /// <summary>Every word, in declaration order (the choices help and errors list).</summary>
+    public string[] All { get; } = [.. pairs.Select(p => p.Word)];
+
+    public string Of(T value) => pairs.First(p => EqualityComparer<T>.Default.Equals(p.Value, value)).Word;
+
+    public T Parse(string word) => pairs.First(p => p.Word == word).Value;
+}
+
+/// <summary>
+/// Everything that defines a training run, as an immutable record with enums. Values come from the
+/// defaults, then a JSON config file (<c>--config</c>), then the flags, each overriding the one
+/// before; the effective configuration is printed and saved as the run folder's <c>config.json</c>,
+/// which <c>--config</c> and <c>--resume</c> read back.
+/// </summary>
+/// <remarks>
+/// Each option is declared once, in <see cref="Settings"/>: its flag (the config.json key follows
+/// from it), type, help, default (which may depend on options before it, as the learning rate on the
+/// optimizer) and range check. Help, parsing, config files, defaults and config.json all read that
+/// one table; <c>Validate</c> keeps only the rules that join several options.
+/// </remarks>
+internal sealed record TrainConfig
+{
+    public static readonly Words<ModelKind> ModelWords = new((ModelKind.Cnn, "cnn"), (ModelKind.Vgg, "vgg"), (ModelKind.Mlp, "mlp"), (ModelKind.Resnet, "resnet"));
+    public static readonly Words<OptimizerKind> OptimizerWords = new((OptimizerKind.AdamW, "adamw"), (OptimizerKind.Adam, "adam"), (OptimizerKind.Sgd, "sgd"));
+    public static readonly Words<ScheduleKind> ScheduleWords = new((ScheduleKind.Cosine, "cosine"), (ScheduleKind.OneCycle, "onecycle"),
+        (ScheduleKind.Step, "step"), (ScheduleKind.Plateau, "plateau"), (ScheduleKind.None, "none"));
+    public static readonly Words<InitKind> InitWords = new((InitKind.Kaiming, "kaiming"), (InitKind.Xavier, "xavier"), (InitKind.Default, "default"));
+    public static readonly Words<AugmentKind> AugmentWords = new((AugmentKind.None, "none"), (AugmentKind.Crop, "crop"), (AugmentKind.FlipCrop, "flip-crop"),
+        (AugmentKind.RandAugment, "randaugment"), (AugmentKind.TrivialAugment, "trivialaugment"));
+    public static readonly Words<DecayMode> DecayModeWords = new((DecayMode.Decoupled, "decoupled"), (DecayMode.L2, "l2"));
+
+    /// <summary>The preset names, for help and tests.</summary>
+    public static string[] Models => ModelWords.All;
+
+    public ModelKind Model { get; init; }
+    public int Width { get; init; }
+    public int Epochs { get; init; }
+    public int BatchSize { get; init; }
+    public OptimizerKind Optimizer { get; init; }
+    public double Lr { get; init; }
+    public double Momentum { get; init; }
+    public bool Nesterov { get; init; }
+    public DecayMode WeightDecayMode { get; init; }
+    public double WeightDecay { get; init; }
+    public ScheduleKind Schedule { get; init; }
+    public int Warmup { get; init; }
+    public int LrStep { get; init; }
+    public double LrGamma { get; init; }
+    public InitKind Init { get; init; }
+    public double Dropout { get; init; }
+    public bool BatchNorm { get; init; }
+    public AugmentKind Augment { get; init; }
+    public double Erasing { get; init; }
+    public double Mixup { get; init; }
+    public double Cutmix { get; init; }
+    public double LabelSmoothing { get; init; }
+    public double? ClipGrad { get; init; }
+    public int Patience { get; init; }
+    public double MinDelta { get; init; }
+    public double ValSplit { get; init; }
+    public bool Bootstrap { get; init; }
+    public int? TrainSamples { get; init; }
+    public int Seed { get; init; }
+    public int Threads { get; init; }
+    public int Workers { get; init; }
+    public string? Data { get; init; }
+    public string? Out { get; init; }
+
+    /// <summary>Every option of <c>nabla train</c>, declared once, in the order help and config.json show them.</summary>
+    public static readonly Setting[] Settings =
     [
-        new("--model", OptionKind.Choice, "model preset: cnn (two conv blocks), vgg (two convolutions per block), mlp (784-512-256-10), resnet (ResNet-8)", Models),
-        new("--width", OptionKind.Int, "multiply every layer's channels or units by this (default 1)"),
-        new("--epochs", OptionKind.Int, "epochs to train (default 10)"),
-        new("--batch-size", OptionKind.Int, "samples per batch (default 128)"),
-        new("--optimizer", OptionKind.Choice, "optimizer (default adamw)", Optimizers),
-        new("--lr", OptionKind.Number, "peak learning rate (default 1e-3 for adam/adamw, 0.05 for sgd)"),
-        new("--momentum", OptionKind.Number, "SGD momentum (default 0.9)"),
-        new("--nesterov", OptionKind.Switch, "Nesterov momentum for SGD (default off)"),
-        new("--weight-decay", OptionKind.Number, "weight decay (default 0.01 decoupled, 5e-4 as L2 for sgd, 0 for adam); biases and norm weights are never decayed"),
-        new("--weight-decay-mode", OptionKind.Choice, "decoupled (AdamW's rule) or l2 (added to the gradient); default decoupled for adamw, l2 otherwise", DecayModes),
-        new("--schedule", OptionKind.Choice, "learning-rate schedule (default cosine, per step)", Schedules),
-        new("--warmup", OptionKind.Int, "epochs of linear warm-up before the schedule (default 0)"),
-        new("--lr-step", OptionKind.Int, "epochs between decays for --schedule step (default a third of the epochs)"),
-        new("--lr-gamma", OptionKind.Number, "decay factor for --schedule step and plateau (default 0.1)"),
-        new("--init", OptionKind.Choice, "weight initialization: kaiming (He, for ReLU), xavier (Glorot), default (PyTorch's)", Inits),
-        new("--dropout", OptionKind.Number, "dropout probability before each classifier layer (default 0.25; 0 turns it off)"),
-        new("--batch-norm", OptionKind.Switch, "batch normalization after each convolution or hidden layer (default on; --no-batch-norm)"),
-        new("--augment", OptionKind.Choice, "augmentation policy: none, crop (random 28x28 crop of the image padded by 2 pixels), flip-crop (crop and horizontal flip), randaugment or trivialaugment (flip-crop plus the policy)", Augments),
-        new("--erasing", OptionKind.Number, "probability of random erasing after augmentation (default 0)"),
-        new("--mixup", OptionKind.Number, "MixUp: blend each batch's images and labels with lam ~ Beta(alpha, alpha); this is alpha (default 0: off; 0.2 is usual)"),
-        new("--cutmix", OptionKind.Number, "CutMix: paste a box of another image with its share of the label, Beta(alpha, alpha); this is alpha (default 0: off; 1 is usual); with --mixup, each batch picks one"),
-        new("--label-smoothing", OptionKind.Number, "cross-entropy label smoothing (default 0)"),
-        new("--clip-grad", OptionKind.Number, "clip the gradients' global norm to this (default off)"),
-        new("--patience", OptionKind.Int, "early stopping: epochs without a better validation loss before stopping, best weights restored (default 0: off)"),
-        new("--min-delta", OptionKind.Number, "early stopping: the smallest change that counts as better (default 0)"),
-        new("--val-split", OptionKind.Number, "fraction of the training split held out for validation, stratified (default 0.1)"),
-        new("--bootstrap", OptionKind.Switch, "train on a bootstrap resample of the training set (as many draws with replacement; bagging)"),
-        new("--train-samples", OptionKind.Int, "train on this many samples of the training split (stratified; default all)"),
-        new("--seed", OptionKind.Int, "seed of every random stream (default 0)"),
-        new("--threads", OptionKind.Int, "compute threads (default NABLA_NUM_THREADS or the processor count)"),
-        new("--workers", OptionKind.Int, "background threads preparing batches (default 0, or 1 with augmentation)"),
-        new("--data", OptionKind.Path, "folder with Fashion-MNIST's IDX files, raw or .gz (default NABLA_DATA_DIR, then /usr/share/datasets/fashion-mnist, then the embedded subset)"),
-        new("--out", OptionKind.Path, "run folder to write (default runs/<date>-<time>-<model>)"),
+        Setting.Choice("--model", "model preset: cnn (two conv blocks), vgg (two convolutions per block), mlp (784-512-256-10), resnet (ResNet-8)",
+            ModelWords, c => c.Model, (c, v) => c with { Model = v }, _ => ModelKind.Cnn),
+        Setting.Int("--width", "multiply every layer's channels or units by this (default 1)", c => c.Width, (c, v) => c with { Width = v }, _ => 1,
+            v => v is >= 1 and <= 64 ? null : $"--width must be between 1 and 64; got {v}"),
+        Setting.Int("--epochs", "epochs to train (default 10)", c => c.Epochs, (c, v) => c with { Epochs = v }, _ => 10,
+            v => v >= 1 ? null : $"--epochs must be at least 1; got {v}"),
+        Setting.Int("--batch-size", "samples per batch (default 128)", c => c.BatchSize, (c, v) => c with { BatchSize = v }, _ => 128,
+            v => v is >= 1 and <= 65536 ? null : $"--batch-size must be between 1 and 65536; got {v}"),
+        Setting.Choice("--optimizer", "optimizer (default adamw)", OptimizerWords, c => c.Optimizer, (c, v) => c with { Optimizer = v }, _ => OptimizerKind.AdamW),
+        Setting.Number("--lr", "peak learning rate (default 1e-3 for adam/adamw, 0.05 for sgd)", c => c.Lr, (c, v) => c with { Lr = v },
+            c => c.Optimizer == OptimizerKind.Sgd ? 0.05 : 1e-3, v => v > 0 && v <= 10 ? null : $"--lr must be positive and at most 10; got {Fmt(v)}"),
+        Setting.Number("--momentum", "SGD momentum (default 0.9)", c => c.Momentum, (c, v) => c with { Momentum = v }, _ => 0.9,
+            v => v >= 0 && v < 1 ? null : $"--momentum must be in [0, 1); got {Fmt(v)}"),
+        Setting.Switch("--nesterov", "Nesterov momentum for SGD (default off)", c => c.Nesterov, (c, v) => c with { Nesterov = v }, _ => false),
+        Setting.Choice("--weight-decay-mode", "decoupled (AdamW's rule) or l2 (added to the gradient); default decoupled for adamw, l2 otherwise",
+            DecayModeWords, c => c.WeightDecayMode, (c, v) => c with { WeightDecayMode = v },
+            c => c.Optimizer == OptimizerKind.AdamW ? DecayMode.Decoupled : DecayMode.L2),
+        Setting.Number("--weight-decay", "weight decay (default 0.01 decoupled, 5e-4 as L2 for sgd, 0 for adam); biases and norm weights are never decayed",
+            c => c.WeightDecay, (c, v) => c with { WeightDecay = v },
+            c => c.WeightDecayMode == DecayMode.Decoupled ? 0.01 : c.Optimizer == OptimizerKind.Sgd ? 5e-4 : 0,
+            v => v >= 0 ? null : $"--weight-decay must be non-negative; got {Fmt(v)}"),
+        Setting.Choice("--schedule", "learning-rate schedule (default cosine, per step)", ScheduleWords, c => c.Schedule, (c, v) => c with { Schedule = v }, _ => ScheduleKind.Cosine),
+        Setting.Int("--warmup", "epochs of linear warm-up before the schedule (default 0)", c => c.Warmup, (c, v) => c with { Warmup = v }, _ => 0),
+        Setting.Int("--lr-step", "epochs between decays for --schedule step (default a third of the epochs)", c => c.LrStep, (c, v) => c with { LrStep = v },
+            c => Math.Max(1, c.Epochs / 3), v => v >= 1 ? null : $"--lr-step must be at least 1; got {v}"),
+        Setting.Number("--lr-gamma", "decay factor for --schedule step and plateau (default 0.1)", c => c.LrGamma, (c, v) => c with { LrGamma = v }, _ => 0.1,
+            v => v > 0 && v <= 1 ? null : $"--lr-gamma must be in (0, 1]; got {Fmt(v)}"),
+        Setting.Choice("--init", "weight initialization: kaiming (He, for ReLU), xavier (Glorot), default (PyTorch's)", InitWords,
+            c => c.Init, (c, v) => c with { Init = v }, _ => InitKind.Kaiming),
+        Setting.Number("--dropout", "dropout probability before each classifier layer (default 0.25; 0 turns it off)", c => c.Dropout, (c, v) => c with { Dropout = v },
+            _ => 0.25, v => v >= 0 && v < 1 ? null : $"--dropout must be in [0, 1); got {Fmt(v)}"),
+        Setting.Switch("--batch-norm", "batch normalization after each convolution or hidden layer (default on; --no-batch-norm)",
+            c => c.BatchNorm, (c, v) => c with { BatchNorm = v }, _ => true),
+        Setting.Choice("--augment", "augmentation policy: none, crop (random 28x28 crop of the image padded by 2 pixels), flip-crop (crop and horizontal flip), randaugment or trivialaugment (flip-crop plus the policy)",
+            AugmentWords, c => c.Augment, (c, v) => c with { Augment = v }, _ => AugmentKind.None),
+        Setting.Number("--erasing", "probability of random erasing after augmentation (default 0)", c => c.Erasing, (c, v) => c with { Erasing = v }, _ => 0,
+            v => v >= 0 && v <= 1 ? null : $"--erasing must be a probability in [0, 1]; got {Fmt(v)}"),
+        Setting.Number("--mixup", "MixUp: blend each batch's images and labels with lam ~ Beta(alpha, alpha); this is alpha (default 0: off; 0.2 is usual)",
+            c => c.Mixup, (c, v) => c with { Mixup = v }, _ => 0, v => v >= 0 && v <= 100 ? null : $"--mixup must be an alpha in [0, 100] (0 turns it off); got {Fmt(v)}"),
+        Setting.Number("--cutmix", "CutMix: paste a box of another image with its share of the label, Beta(alpha, alpha); this is alpha (default 0: off; 1 is usual); with --mixup, each batch picks one",
+            c => c.Cutmix, (c, v) => c with { Cutmix = v }, _ => 0, v => v >= 0 && v <= 100 ? null : $"--cutmix must be an alpha in [0, 100] (0 turns it off); got {Fmt(v)}"),
+        Setting.Number("--label-smoothing", "cross-entropy label smoothing (default 0)", c => c.LabelSmoothing, (c, v) => c with { LabelSmoothing = v }, _ => 0,
+            v => v >= 0 && v <= 1 ? null : $"--label-smoothing must be in [0, 1]; got {Fmt(v)}"),
+        Setting.OptionalNumber("--clip-grad", "clip the gradients' global norm to this (default off)", c => c.ClipGrad, (c, v) => c with { ClipGrad = v },
+            v => v > 0 ? null : $"--clip-grad must be positive; got {Fmt(v)}"),
+        Setting.Int("--patience", "early stopping: epochs without a better validation loss before stopping, best weights restored (default 0: off)",
+            c => c.Patience, (c, v) => c with { Patience = v }, _ => 0, v => v >= 0 ? null : $"--patience must be at least 0 (0 turns early stopping off); got {v}"),
+        Setting.Number("--min-delta", "early stopping: the smallest change that counts as better (default 0)", c => c.MinDelta, (c, v) => c with { MinDelta = v }, _ => 0,
+            v => v >= 0 ? null : $"--min-delta must be non-negative; got {Fmt(v)}"),
+        Setting.Number("--val-split", "fraction of the training split held out for validation, stratified (default 0.1)", c => c.ValSplit, (c, v) => c with { ValSplit = v },
+            _ => 0.1, v => v >= 0 && v < 1 ? null : $"--val-split must be in [0, 1); got {Fmt(v)}"),
+        Setting.Switch("--bootstrap", "train on a bootstrap resample of the training set (as many draws with replacement; bagging)",
+            c => c.Bootstrap, (c, v) => c with { Bootstrap = v }, _ => false),
+        Setting.OptionalInt("--train-samples", "train on this many samples of the training split (stratified; default all)", c => c.TrainSamples,
+            (c, v) => c with { TrainSamples = v }, v => v >= 10 ? null : $"--train-samples must be at least 10; got {v}"),
+        Setting.Int("--seed", "seed of every random stream (default 0)", c => c.Seed, (c, v) => c with { Seed = v }, _ => 0,
+            v => v >= 0 ? null : $"--seed must be non-negative; got {v}"),
+        Setting.Int("--threads", "compute threads (default NABLA_NUM_THREADS or the processor count)", c => c.Threads, (c, v) => c with { Threads = v },
+            _ => Threading.NumThreads, v => ThreadsError(v)),
+        Setting.Int("--workers", "background threads preparing batches (default 0, or 1 with augmentation)", c => c.Workers, (c, v) => c with { Workers = v },
+            c => c.Augment == AugmentKind.None && c.Erasing == 0 ? 0 : 1, v => v is >= 0 and <= 64 ? null : $"--workers must be between 0 and 64; got {v}"),
+        Setting.Text("--data", "folder with Fashion-MNIST's IDX files, raw or .gz (default NABLA_DATA_DIR, then /usr/share/datasets/fashion-mnist, then the embedded subset)",
+            c => c.Data, (c, v) => c with { Data = v }),
+        Setting.Text("--out", "run folder to write (default runs/<date>-<time>-<model>)", c => c.Out, (c, v) => c with { Out = v }),
     ];
 
-    public string Model { get; private set; } = "cnn";
-    public int Width { get; private set; } = 1;
-    public int Epochs { get; private set; } = 10;
-    public int BatchSize { get; private set; } = 128;
-    public string Optimizer { get; private set; } = "adamw";
-    public double Lr { get; private set; }
-    public double Momentum { get; private set; } = 0.9;
-    public bool Nesterov { get; private set; }
-    public double WeightDecay { get; private set; }
-    public string WeightDecayMode { get; private set; } = "decoupled";
-    public string Schedule { get; private set; } = "cosine";
-    public int Warmup { get; private set; }
-    public int LrStep { get; private set; }
-    public double LrGamma { get; private set; } = 0.1;
-    public string Init { get; private set; } = "kaiming";
-    public double Dropout { get; private set; } = 0.25;
-    public bool BatchNorm { get; private set; } = true;
-    public string Augment { get; private set; } = "none";
-    public double Erasing { get; private set; }
-    public double Mixup { get; private set; }
-    public double Cutmix { get; private set; }
-    public double LabelSmoothing { get; private set; }
-    public double? ClipGrad { get; private set; }
-    public int Patience { get; private set; }
-    public double MinDelta { get; private set; }
-    public double ValSplit { get; private set; } = 0.1;
-    public bool Bootstrap { get; private set; }
-    public int? TrainSamples { get; private set; }
-    public int Seed { get; private set; }
-    public int Threads { get; private set; }
-    public int Workers { get; private set; }
-    public string? Data { get; private set; }
-    public string? Out { get; private set; }
+    /// <summary>The options of <c>nabla train</c>, for the parser and help.</summary>
+    public static readonly OptionSpec[] Options = [.. Settings.Select(s => s.Spec)];
 
     /// <summary>
     /// Builds the effective configuration from <paramref name="values"/> (keys as in config.json,
-    /// already type-checked), filling what is absent or null with the defaults, and checks ranges.
+    /// already type-checked): each option in table order, its value or its default, range-checked;
+    /// then the rules that join options.
     /// </summary>
     public static TrainConfig From(JsonObject values)
     {
         var c = new TrainConfig();
-        string? S(string k) => values[k]?.GetValue<string>();
-        int? I(string k) => values[k]?.GetValue<int>();
-        double? D(string k) => values[k]?.GetValue<double>();
-        bool? B(string k) => values[k]?.GetValue<bool>();
-
-        c.Model = S("model") ?? c.Model;
-        c.Width = I("width") ?? c.Width;
-        c.Epochs = I("epochs") ?? c.Epochs;
-        c.BatchSize = I("batch_size") ?? c.BatchSize;
-        c.Optimizer = S("optimizer") ?? c.Optimizer;
-        c.Lr = D("lr") ?? (c.Optimizer == "sgd" ? 0.05 : 1e-3);
-        c.Momentum = D("momentum") ?? c.Momentum;
-        c.Nesterov = B("nesterov") ?? false;
-        c.WeightDecayMode = S("weight_decay_mode") ?? (c.Optimizer == "adamw" ? "decoupled" : "l2");
-        c.WeightDecay = D("weight_decay") ?? (c.WeightDecayMode == "decoupled" ? 0.01 : c.Optimizer == "sgd" ? 5e-4 : 0);
-        c.Schedule = S("schedule") ?? c.Schedule;
-        c.Warmup = I("warmup") ?? 0;
-        c.LrStep = I("lr_step") ?? Math.Max(1, c.Epochs / 3);
-        c.LrGamma = D("lr_gamma") ?? c.LrGamma;
-        c.Init = S("init") ?? c.Init;
-        c.Dropout = D("dropout") ?? c.Dropout;
-        c.BatchNorm = B("batch_norm") ?? c.BatchNorm;
-        c.Augment = S("augment") ?? c.Augment;
-        c.Erasing = D("erasing") ?? 0;
-        c.Mixup = D("mixup") ?? 0;
-        c.Cutmix = D("cutmix") ?? 0;
-        c.LabelSmoothing = D("label_smoothing") ?? 0;
-        c.ClipGrad = D("clip_grad");
-        c.Patience = I("patience") ?? 0;
-        c.MinDelta = D("min_delta") ?? 0;
-        c.ValSplit = D("val_split") ?? c.ValSplit;
-        c.Bootstrap = B("bootstrap") ?? false;
-        c.TrainSamples = I("train_samples");
-        c.Seed = I("seed") ?? 0;
-        c.Threads = I("threads") ?? Threading.NumThreads; // NABLA_NUM_THREADS or the processor count
-        c.Workers = I("workers") ?? (c.Augment == "none" && c.Erasing == 0 ? 0 : 1);
-        c.Data = S("data");
-        c.Out = S("out");
+        foreach (var setting in Settings) c = setting.Read(c, values[setting.Spec.Key]);
         c.Validate();
         return c;
     }
 
+    /// <summary>The rules that join several options (each option's own range is checked as it is read).</summary>
     void Validate()
     {
         static void Require(bool ok, string message)
         {
             if (!ok) throw new CliException(message);
         }
-        Require(Width >= 1 && Width <= 64, $"--width must be between 1 and 64; got {Width}");
-        Require(Epochs >= 1, $"--epochs must be at least 1; got {Epochs}");
-        Require(BatchSize >= 1 && BatchSize <= 65536, $"--batch-size must be between 1 and 65536; got {BatchSize}");
-        Require(Lr > 0 && Lr <= 10, $"--lr must be positive and at most 10; got {Fmt(Lr)}");
-        Require(Momentum >= 0 && Momentum < 1, $"--momentum must be in [0, 1); got {Fmt(Momentum)}");
-        Require(!Nesterov || (Optimizer == "sgd" && Momentum > 0), "--nesterov needs --optimizer sgd with a momentum above 0");
-        Require(WeightDecay >= 0, $"--weight-decay must be non-negative; got {Fmt(WeightDecay)}");
-        Require(!(Optimizer == "sgd" && WeightDecayMode == "decoupled" && WeightDecay > 0),
+        Require(!Nesterov || (Optimizer == OptimizerKind.Sgd && Momentum > 0), "--nesterov needs --optimizer sgd with a momentum above 0");
+        Require(!(Optimizer == OptimizerKind.Sgd && WeightDecayMode == DecayMode.Decoupled && WeightDecay > 0),
             "--weight-decay-mode decoupled needs --optimizer adamw or adam (SGD's weight decay is L2, which for plain SGD is the same update)");
         Require(Warmup >= 0 && Warmup < Epochs, $"--warmup must be at least 0 and fewer than the {Epochs} epochs; got {Warmup}");
-        Require(LrStep >= 1, $"--lr-step must be at least 1; got {LrStep}");
-        Require(LrGamma > 0 && LrGamma <= 1, $"--lr-gamma must be in (0, 1]; got {Fmt(LrGamma)}");
-        Require(Dropout >= 0 && Dropout < 1, $"--dropout must be in [0, 1); got {Fmt(Dropout)}");
-        Require(Erasing >= 0 && Erasing <= 1, $"--erasing must be a probability in [0, 1]; got {Fmt(Erasing)}");
-        Require(Mixup >= 0 && Mixup <= 100, $"--mixup must be an alpha in [0, 100] (0 turns it off); got {Fmt(Mixup)}");
-        Require(Cutmix >= 0 && Cutmix <= 100, $"--cutmix must be an alpha in [0, 100] (0 turns it off); got {Fmt(Cutmix)}");
-        Require(LabelSmoothing >= 0 && LabelSmoothing <= 1, $"--label-smoothing must be in [0, 1]; got {Fmt(LabelSmoothing)}");
-        Require(ClipGrad is null || ClipGrad > 0, $"--clip-grad must be positive; got {Fmt(ClipGrad ?? 0)}");
-        Require(Patience >= 0, $"--patience must be at least 0 (0 turns early stopping off); got {Patience}");
-        Require(MinDelta >= 0, $"--min-delta must be non-negative; got {Fmt(MinDelta)}");
-        Require(ValSplit >= 0 && ValSplit < 1, $"--val-split must be in [0, 1); got {Fmt(ValSplit)}");
         Require(!(Patience > 0 && ValSplit == 0), "--patience needs a validation split (--val-split above 0)");
-        Require(!(Schedule == "plateau" && ValSplit == 0), "--schedule plateau needs a validation split (--val-split above 0)");
-        Require(TrainSamples is null || TrainSamples >= 10, $"--train-samples must be at least 10; got {TrainSamples}");
-        Require(Seed >= 0, $"--seed must be non-negative; got {Seed}");
-        CheckThreads(Threads);
-        Require(Workers >= 0 && Workers <= 64, $"--workers must be between 0 and 64; got {Workers}");
-        Require(!(Model == "resnet" && !BatchNorm), "--no-batch-norm is not available for --model resnet: its residual blocks are built with batch norm");
+        Require(!(Schedule == ScheduleKind.Plateau && ValSplit == 0), "--schedule plateau needs a validation split (--val-split above 0)");
+        Require(!(Model == ModelKind.Resnet && !BatchNorm), "--no-batch-norm is not available for --model resnet: its residual blocks are built with batch norm");
     }
+
+    static string? ThreadsError(int threads) => threads is < 1 or > 1024 ? $"--threads must be between 1 and 1024; got {threads}" : null;
 
     /// <summary>The range every command accepts for --threads.</summary>
     public static void CheckThreads(int threads)
     {
-        if (threads < 1 || threads > 1024) throw new CliException($"--threads must be between 1 and 1024; got {threads}");
+        if (ThreadsError(threads) is string message) throw new CliException(message);
     }
 
     static string Fmt(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
     /// <summary>The effective configuration with every key, as config.json holds it.</summary>
-    public JsonObject ToJson() => new()
+    public JsonObject ToJson()
     {
-        ["model"] = Model,
-        ["width"] = Width,
-        ["epochs"] = Epochs,
-        ["batch_size"] = BatchSize,
-        ["optimizer"] = Optimizer,
-        ["lr"] = Lr,
-        ["momentum"] = Momentum,
-        ["nesterov"] = Nesterov,
-        ["weight_decay"] = WeightDecay,
-        ["weight_decay_mode"] = WeightDecayMode,
-        ["schedule"] = Schedule,
-        ["warmup"] = Warmup,
-        ["lr_step"] = LrStep,
-        ["lr_gamma"] = LrGamma,
-        ["init"] = Init,
-        ["dropout"] = Dropout,
-        ["batch_norm"] = BatchNorm,
-        ["augment"] = Augment,
-        ["erasing"] = Erasing,
-        ["mixup"] = Mixup,
-        ["cutmix"] = Cutmix,
-        ["label_smoothing"] = LabelSmoothing,
-        ["clip_grad"] = ClipGrad,
-        ["patience"] = Patience,
-        ["min_delta"] = MinDelta,
-        ["val_split"] = ValSplit,
-        ["bootstrap"] = Bootstrap,
-        ["train_samples"] = TrainSamples,
-        ["seed"] = Seed,
-        ["threads"] = Threads,
-        ["workers"] = Workers,
-        ["data"] = Data,
-        ["out"] = Out,
-    };
+        var json = new JsonObject();
+        foreach (var setting in Settings) json[setting.Spec.Key] = setting.Write(this);
+        return json;
+    }
 
     /// <summary>The same configuration writing its run folder to <paramref name="path"/>.</summary>
-    public TrainConfig WithOut(string path)
-    {
-        var copy = (TrainConfig)MemberwiseClone();
-        copy.Out = path;
-        return copy;
-    }
+    public TrainConfig WithOut(string path) => this with { Out = path };
 
     /// <summary>The same configuration reading its images from <paramref name="data"/> (null: the default places).</summary>
-    public TrainConfig WithData(string? data)
-    {
-        var json = ToJson();
-        json["data"] = data;
-        return From(json);
-    }
+    public TrainConfig WithData(string? data) => this with { Data = data };
 
     /// <summary>Reads a JSON config file into checked values keyed as config.json keys them.</summary>
     public static JsonObject ReadFile(string path)

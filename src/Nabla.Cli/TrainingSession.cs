@@ -65,8 +65,8 @@ internal sealed class TrainingSession
         var groups = ParamGroup.SplitByRank(model, c.WeightDecay);
         return (c.Optimizer, c.WeightDecayMode) switch
         {
-            ("sgd", _) => new Sgd(groups, lr: c.Lr, momentum: c.Momentum, weightDecay: c.WeightDecay, nesterov: c.Nesterov),
-            (_, "decoupled") => new AdamW(groups, lr: c.Lr, weightDecay: c.WeightDecay),
+            (OptimizerKind.Sgd, _) => new Sgd(groups, lr: c.Lr, momentum: c.Momentum, weightDecay: c.WeightDecay, nesterov: c.Nesterov),
+            (_, DecayMode.Decoupled) => new AdamW(groups, lr: c.Lr, weightDecay: c.WeightDecay),
             _ => new Adam(groups, lr: c.Lr, weightDecay: c.WeightDecay),
         };
     }
@@ -77,18 +77,18 @@ internal sealed class TrainingSession
         int totalSteps = c.Epochs * stepsPerEpoch, warmupSteps = c.Warmup * stepsPerEpoch;
         switch (c.Schedule)
         {
-            case "cosine":
+            case ScheduleKind.Cosine:
                 trainer.StepSchedulers.Add(WithWarmup(opt, warmupSteps, new CosineAnnealingLr(opt, tMax: Math.Max(1, totalSteps - warmupSteps))));
                 break;
-            case "onecycle":
+            case ScheduleKind.OneCycle:
                 // One-cycle has its own warm-up: --warmup sets its share of the run (default 30%).
                 trainer.StepSchedulers.Add(new OneCycleLr(opt, maxLr: c.Lr, totalSteps: totalSteps,
                     pctStart: c.Warmup > 0 ? (double)c.Warmup / c.Epochs : 0.3));
                 break;
-            case "step":
+            case ScheduleKind.Step:
                 trainer.EpochSchedulers.Add(WithWarmup(opt, c.Warmup, new StepLr(opt, c.LrStep, c.LrGamma)));
                 break;
-            case "plateau":
+            case ScheduleKind.Plateau:
                 if (c.Warmup > 0) trainer.EpochSchedulers.Add(Warmup(opt, c.Warmup));
                 trainer.PlateauScheduler = new ReduceLrOnPlateau(opt, factor: c.LrGamma, patience: 2);
                 break;

@@ -22,11 +22,11 @@ public sealed class TrainConfigTests : IDisposable
     public void Defaults_AndDefaultsThatDependOnTheOptimizer()
     {
         var c = From();
-        Assert.Equal(("cnn", 10, 128, "adamw", 1e-3, 0.01, "decoupled", "cosine"), (c.Model, c.Epochs, c.BatchSize, c.Optimizer, c.Lr, c.WeightDecay, c.WeightDecayMode, c.Schedule));
+        Assert.Equal((ModelKind.Cnn, 10, 128, OptimizerKind.AdamW, 1e-3, 0.01, DecayMode.Decoupled, ScheduleKind.Cosine), (c.Model, c.Epochs, c.BatchSize, c.Optimizer, c.Lr, c.WeightDecay, c.WeightDecayMode, c.Schedule));
         var sgd = From("--optimizer", "sgd");
-        Assert.Equal((0.05, 5e-4, "l2"), (sgd.Lr, sgd.WeightDecay, sgd.WeightDecayMode));
+        Assert.Equal((0.05, 5e-4, DecayMode.L2), (sgd.Lr, sgd.WeightDecay, sgd.WeightDecayMode));
         var adam = From("--optimizer", "adam");
-        Assert.Equal((1e-3, 0.0, "l2"), (adam.Lr, adam.WeightDecay, adam.WeightDecayMode));
+        Assert.Equal((1e-3, 0.0, DecayMode.L2), (adam.Lr, adam.WeightDecay, adam.WeightDecayMode));
         Assert.Equal(4, From("--epochs", "12").LrStep); // a third of the epochs
         Assert.Equal(1, From("--augment", "flip-crop").Workers); // augmentation gets a worker thread
     }
@@ -37,7 +37,7 @@ public sealed class TrainConfigTests : IDisposable
         var file = TrainConfig.ReadFile(Write("""{ "epochs": 20, "lr": 0.002, "model": "mlp", /* comments are allowed */ "dropout": null }"""));
         var flags = ArgParser.Parse("train", ["--epochs", "5"], TrainCommand.Options).Options;
         var c = TrainConfig.From(TrainConfig.Merge(file, flags));
-        Assert.Equal((5, 0.002, "mlp", 0.25), (c.Epochs, c.Lr, c.Model, c.Dropout));
+        Assert.Equal((5, 0.002, ModelKind.Mlp, 0.25), (c.Epochs, c.Lr, c.Model, c.Dropout));
     }
 
     [Fact]
