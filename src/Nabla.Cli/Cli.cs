@@ -19,6 +19,7 @@ internal static class Cli
         ("eval", "test metrics and the confusion matrix of a trained run", EvalCommand.Options, "nabla eval RUN [options]"),
         ("predict", "the top classes of image files", PredictCommand.Options, "nabla predict RUN FILE... [options]"),
         ("export", "write a trained run as an ONNX model for ONNX Runtime", ExportCommand.Options, "nabla export RUN [--out FILE.onnx] [options]"),
+        ("data export-images", "write Fashion-MNIST (or any IDX set) as a folder tree of PNG images, one folder per class", DataCommand.Options, "nabla data export-images --out TREE [options]"),
         ("augment", "a PNG grid previewing an augmentation policy", AugmentCommand.Options, "nabla augment [options]"),
         ("ensemble train", "train K members differing by seed (and, with --bagging, by bootstrap resample)", EnsembleTrainCommand.Options, "nabla ensemble train --members K [--bagging] --out DIR [train options]"),
         ("ensemble eval", "combine trained runs and report members, ensemble and growth", EnsembleEvalCommand.Options, "nabla ensemble eval RUN... [--out DIR]"),
@@ -51,6 +52,13 @@ internal static class Cli
             }
             string name = args[0];
             var rest = args.Skip(1).ToArray();
+            if (name == "data")
+            {
+                if (rest.Length == 0 || rest[0] != "export-images")
+                    throw new CliException($"nabla data expects export-images; got {(rest.Length == 0 ? "nothing" : $"'{rest[0]}'")}");
+                name = "data export-images";
+                rest = rest[1..];
+            }
             if (name == "ensemble")
             {
                 if (rest.Length == 1 && rest[0] is "--help" or "-h")
@@ -74,6 +82,7 @@ internal static class Cli
                 "eval" => EvalCommand.Run(rest, console),
                 "predict" => PredictCommand.Run(rest, console),
                 "export" => ExportCommand.Run(rest, console),
+                "data export-images" => DataCommand.Run(rest, console),
                 "augment" => AugmentCommand.Run(rest, console),
                 _ => throw new CliException($"unknown command '{args[0]}'{ArgParser.Suggest(args[0], Commands.Select(c => c.Name))}; commands: {string.Join(", ", Commands.Select(c => c.Name))}"),
             };
@@ -117,6 +126,7 @@ internal static class Cli
         console.WriteLine("  nabla eval runs/mlp --tta flip");
         console.WriteLine("  nabla predict runs/mlp shirt.jpg boot.png");
         console.WriteLine("  nabla export runs/mlp --out mlp.onnx");
+        console.WriteLine("  nabla data export-images --out fashion-png --per-class 100");
         console.WriteLine("  nabla augment --augment randaugment --index 3 --out preview.png");
         console.WriteLine("  nabla ensemble train --members 5 --bagging --out runs/ens && nabla ensemble eval runs/ens --out runs/ens/eval");
         console.WriteLine("  nabla eval runs/mlp --mc-dropout 50 --out runs/mlp/mc");
