@@ -32,6 +32,8 @@ internal static class EnsembleTrainCommand
         // Every member's configuration: the flags and --config file as nabla train reads them; each
         // member then gets its own seed (base + k - 1), folder and, with --bagging, bootstrap resample.
         var shared = TrainCommand.ConfigFromFlags(parsed);
+        if ((long)shared.Seed + k - 1 > int.MaxValue)
+            throw new CliException($"--seed {shared.Seed} with {k} members gives seeds past {int.MaxValue}; choose a smaller --seed");
 
         Directory.CreateDirectory(root);
         for (int m = 1; m <= k; m++)
@@ -47,7 +49,7 @@ internal static class EnsembleTrainCommand
             }
             int code = File.Exists(member.Checkpoint)
                 ? Resume(dir, parsed, console, onProgress, cancel)
-                : TrainCommand.Train(shared with { Seed = shared.Seed + m - 1, Out = dir, Bootstrap = bagging }, RunFolder.CreateNew(dir),
+                : TrainCommand.Train(shared with { Seed = shared.Seed + m - 1, Out = dir, Bootstrap = bagging || shared.Bootstrap }, RunFolder.CreateNew(dir),
                     resuming: false, console, onProgress, cancel);
             if (code != 0)
             {

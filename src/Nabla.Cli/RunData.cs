@@ -96,7 +96,6 @@ internal sealed class RunData
         return new RunData(train, validation, test, stats, source, augmented);
     }
 
-    /// <summary>The training transform of an augmentation policy, ending with normalization; null for none.</summary>
     /// <summary>
     /// The batch mixing of --mixup and --cutmix: MixUp, CutMix, or (both given) one of them per batch,
     /// chosen at random, as timm's recipes switch between them; null when both are 0.
@@ -115,6 +114,7 @@ internal sealed class RunData
         public Batch Apply(Batch batch, Generator generator) => (generator.NextDouble() < 0.5 ? a : b).Apply(batch, generator);
     }
 
+    /// <summary>The training transform of an augmentation policy, ending with normalization; null for none.</summary>
     public static ITransform? Policy(AugmentKind augment, double erasing, ChannelStats? stats)
     {
         var steps = new List<ITransform>();

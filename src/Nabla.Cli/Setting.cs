@@ -11,11 +11,14 @@ internal abstract class Setting(OptionSpec spec)
 {
     public OptionSpec Spec { get; } = spec;
 
-    /// <summary>The configuration with this option set from <paramref name="value"/> (a checked JSON value), or its default when null.</summary>
+    /// <summary>The configuration with this option set from <paramref name="value"/> (a type-checked JSON value), or its default when null; the range is checked by <see cref="Check"/>.</summary>
     public abstract TrainConfig Read(TrainConfig c, JsonNode? value);
 
     /// <summary>The option's value as config.json holds it.</summary>
     public abstract JsonNode? Write(TrainConfig c);
+
+    /// <summary>What is wrong with the option's value in <paramref name="c"/>, or null.</summary>
+    public abstract string? Check(TrainConfig c);
 
     public static Setting Int(string flag, string help, Func<TrainConfig, int> get, Func<TrainConfig, int, TrainConfig> set,
         Func<TrainConfig, int> fallback, Func<int, string?>? check = null) =>
@@ -51,12 +54,9 @@ internal abstract class Setting(OptionSpec spec)
     sealed class Of<T>(OptionSpec spec, Func<TrainConfig, T> get, Func<TrainConfig, T, TrainConfig> set, Func<TrainConfig, T> fallback,
         Func<JsonNode, T> parse, Func<T, JsonNode?> write, Func<T, string?>? check) : Setting(spec)
     {
-        public override TrainConfig Read(TrainConfig c, JsonNode? value)
-        {
-            T v = value is null ? fallback(c) : parse(value);
-            if (check?.Invoke(v) is string problem) throw new CliException(problem);
-            return set(c, v);
-        }
+        public override TrainConfig Read(TrainConfig c, JsonNode? value) => set(c, value is null ? fallback(c) : parse(value));
+
+        public override string? Check(TrainConfig c) => check?.Invoke(get(c));
 
         public override JsonNode? Write(TrainConfig c) => write(get(c));
     }

@@ -212,7 +212,7 @@ internal static class TrainCommand
     {
         console.MarkupLineInterpolated($"[bold]nabla train[/] {(resuming ? "resuming " : "")}→ {run.Path}");
         console.MarkupLineInterpolated($"data: {data.Source}: {data.Train.Count:N0} training, {data.Validation?.Count ?? 0:N0} validation, {data.Test.Count:N0} test images");
-        console.MarkupLineInterpolated($"model: {c.Model}, {s.Model.ParameterCount():N0} parameters; {c.Threads} threads");
+        console.MarkupLineInterpolated($"model: {TrainConfig.ModelWords.Of(c.Model)}, {s.Model.ParameterCount():N0} parameters; {c.Threads} threads");
         var grid = new Grid().AddColumn().AddColumn().AddColumn().AddColumn();
         var entries = c.ToJson().Select(kv => (kv.Key, kv.Value?.ToJsonString() ?? "null")).ToList();
         for (int i = 0; i < entries.Count; i += 2)

@@ -41,9 +41,9 @@ internal sealed class Words<T>(params (T Value, string Word)[] pairs) where T : 
 /// </summary>
 /// <remarks>
 /// Each option is declared once, in <see cref="Settings"/>: its flag (the config.json key follows
-/// from it), type, help, default (which may depend on options before it, as the learning rate on the
+/// from it), type, help, default (which may depend on other options, as the learning rate on the
 /// optimizer) and range check. Help, parsing, config files, defaults and config.json all read that
-/// one table; <c>Validate</c> keeps only the rules that join several options.
+/// one table; <c>Validate</c> adds only the rules that join several options.
 /// </remarks>
 internal sealed record TrainConfig
 {
@@ -110,13 +110,13 @@ internal sealed record TrainConfig
         Setting.Number("--momentum", "SGD momentum (default 0.9)", c => c.Momentum, (c, v) => c with { Momentum = v }, _ => 0.9,
             v => v >= 0 && v < 1 ? null : $"--momentum must be in [0, 1); got {Fmt(v)}"),
         Setting.Switch("--nesterov", "Nesterov momentum for SGD (default off)", c => c.Nesterov, (c, v) => c with { Nesterov = v }, _ => false),
-        Setting.Choice("--weight-decay-mode", "decoupled (AdamW's rule) or l2 (added to the gradient); default decoupled for adamw, l2 otherwise",
-            DecayModeWords, c => c.WeightDecayMode, (c, v) => c with { WeightDecayMode = v },
-            c => c.Optimizer == OptimizerKind.AdamW ? DecayMode.Decoupled : DecayMode.L2),
         Setting.Number("--weight-decay", "weight decay (default 0.01 decoupled, 5e-4 as L2 for sgd, 0 for adam); biases and norm weights are never decayed",
             c => c.WeightDecay, (c, v) => c with { WeightDecay = v },
             c => c.WeightDecayMode == DecayMode.Decoupled ? 0.01 : c.Optimizer == OptimizerKind.Sgd ? 5e-4 : 0,
             v => v >= 0 ? null : $"--weight-decay must be non-negative; got {Fmt(v)}"),
+        Setting.Choice("--weight-decay-mode", "decoupled (AdamW's rule) or l2 (added to the gradient); default decoupled for adamw, l2 otherwise",
+            DecayModeWords, c => c.WeightDecayMode, (c, v) => c with { WeightDecayMode = v },
+            c => c.Optimizer == OptimizerKind.AdamW ? DecayMode.Decoupled : DecayMode.L2),
         Setting.Choice("--schedule", "learning-rate schedule (default cosine, per step)", ScheduleWords, c => c.Schedule, (c, v) => c with { Schedule = v }, _ => ScheduleKind.Cosine),
         Setting.Int("--warmup", "epochs of linear warm-up before the schedule (default 0)", c => c.Warmup, (c, v) => c with { Warmup = v }, _ => 0),
         Setting.Int("--lr-step", "epochs between decays for --schedule step (default a third of the epochs)", c => c.LrStep, (c, v) => c with { LrStep = v },
@@ -166,32 +166,57 @@ internal sealed record TrainConfig
     public static readonly OptionSpec[] Options = [.. Settings.Select(s => s.Spec)];
 
     /// <summary>
+    /// The order defaults are filled in: the table's, except that the decay mode comes before the
+    /// decay, whose default depends on it.
+    /// </summary>
+    static readonly Setting[] ReadOrder =
+        [.. Settings.Where(x => x.Spec.Key != "weight_decay").SelectMany(x => x.Spec.Key == "weight_decay_mode" ? [x, Settings.First(y => y.Spec.Key == "weight_decay")] : new[] { x })];
+
+    /// <summary>
     /// Builds the effective configuration from <paramref name="values"/> (keys as in config.json,
-    /// already type-checked): each option in table order, its value or its default, range-checked;
-    /// then the rules that join options.
+    /// already type-checked): each option's value or its default, then every check.
     /// </summary>
     public static TrainConfig From(JsonObject values)
     {
         var c = new TrainConfig();
-        foreach (var setting in Settings) c = setting.Read(c, values[setting.Spec.Key]);
+        foreach (var setting in ReadOrder) c = setting.Read(c, values[setting.Spec.Key]);
         c.Validate();
         return c;
     }
 
-    /// <summary>The rules that join several options (each option's own range is checked as it is read).</summary>
+    /// <summary>
+    /// Each option's range in the table's order, with the rules that join options where they
+    /// belong (after the option they qualify), so the first problem reported is the same for any input.
+    /// </summary>
     void Validate()
     {
-        static void Require(bool ok, string message)
+        foreach (var setting in Settings)
         {
-            if (!ok) throw new CliException(message);
+            Require(setting.Check(this));
+            switch (setting.Spec.Key)
+            {
+                case "nesterov":
+                    Require(!Nesterov || (Optimizer == OptimizerKind.Sgd && Momentum > 0) ? null : "--nesterov needs --optimizer sgd with a momentum above 0");
+                    break;
+                case "weight_decay":
+                    Require(!(Optimizer == OptimizerKind.Sgd && WeightDecayMode == DecayMode.Decoupled && WeightDecay > 0) ? null
+                        : "--weight-decay-mode decoupled needs --optimizer adamw or adam (SGD's weight decay is L2, which for plain SGD is the same update)");
+                    break;
+                case "warmup":
+                    Require(Warmup >= 0 && Warmup < Epochs ? null : $"--warmup must be at least 0 and fewer than the {Epochs} epochs; got {Warmup}");
+                    break;
+                case "val_split":
+                    Require(!(Patience > 0 && ValSplit == 0) ? null : "--patience needs a validation split (--val-split above 0)");
+                    Require(!(Schedule == ScheduleKind.Plateau && ValSplit == 0) ? null : "--schedule plateau needs a validation split (--val-split above 0)");
+                    break;
+            }
         }
-        Require(!Nesterov || (Optimizer == OptimizerKind.Sgd && Momentum > 0), "--nesterov needs --optimizer sgd with a momentum above 0");
-        Require(!(Optimizer == OptimizerKind.Sgd && WeightDecayMode == DecayMode.Decoupled && WeightDecay > 0),
-            "--weight-decay-mode decoupled needs --optimizer adamw or adam (SGD's weight decay is L2, which for plain SGD is the same update)");
-        Require(Warmup >= 0 && Warmup < Epochs, $"--warmup must be at least 0 and fewer than the {Epochs} epochs; got {Warmup}");
-        Require(!(Patience > 0 && ValSplit == 0), "--patience needs a validation split (--val-split above 0)");
-        Require(!(Schedule == ScheduleKind.Plateau && ValSplit == 0), "--schedule plateau needs a validation split (--val-split above 0)");
-        Require(!(Model == ModelKind.Resnet && !BatchNorm), "--no-batch-norm is not available for --model resnet: its residual blocks are built with batch norm");
+        Require(!(Model == ModelKind.Resnet && !BatchNorm) ? null : "--no-batch-norm is not available for --model resnet: its residual blocks are built with batch norm");
+
+        static void Require(string? problem)
+        {
+            if (problem is not null) throw new CliException(problem);
+        }
     }
 
     static string? ThreadsError(int threads) => threads is < 1 or > 1024 ? $"--threads must be between 1 and 1024; got {threads}" : null;

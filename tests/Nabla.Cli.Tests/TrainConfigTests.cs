@@ -68,6 +68,17 @@ public sealed class TrainConfigTests : IDisposable
     }
 
     [Fact]
+    public void ConfigJson_KeepsItsKeysInTheTablesOrder()
+    {
+        Assert.Equal(
+            ["model", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "weight_decay_mode", "schedule",
+             "warmup", "lr_step", "lr_gamma", "init", "dropout", "batch_norm", "augment", "erasing", "mixup", "cutmix", "label_smoothing", "clip_grad",
+             "patience", "min_delta", "val_split", "bootstrap", "train_samples", "seed", "threads", "workers", "data", "out"],
+            From().ToJson().Select(kv => kv.Key));
+        Assert.Equal(TrainCommand.Options.Take(33).Select(o => o.Key), From().ToJson().Select(kv => kv.Key));
+    }
+
+    [Fact]
     public void MissingConfigFile()
     {
         var e = Assert.Throws<CliException>(() => TrainConfig.ReadFile(Path.Combine(_dir, "nope.json")));
@@ -89,6 +100,9 @@ public sealed class TrainConfigTests : IDisposable
     [InlineData("--batch-size must be between 1 and 65536; got 0", "--batch-size", "0")]
     [InlineData("--mixup must be an alpha in [0, 100] (0 turns it off); got -0.2", "--mixup", "-0.2")]
     [InlineData("--cutmix must be an alpha in [0, 100] (0 turns it off); got 1000", "--cutmix", "1000")]
+    [InlineData("--nesterov needs --optimizer sgd", "--nesterov", "--dropout", "1.5")] // several problems: the first in table order
+    [InlineData("--warmup must be at least 0 and fewer than the 10 epochs; got 10", "--warmup", "10", "--lr-step", "0")]
+    [InlineData("--patience needs a validation split", "--patience", "3", "--val-split", "0", "--seed", "-1")]
     public void OutOfRangeValues_AreRefused(string expected, params string[] flags)
     {
         var e = Assert.Throws<CliException>(() => From(flags));

@@ -33,6 +33,16 @@ public sealed class UncertaintyCommandTests : IDisposable
         Assert.Equal(0, again.Code);
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Count(again.Out, "finished before; skipped"));
 
+        // A config file's bootstrap applies to every member as well, and seeds must fit.
+        File.WriteAllText(P("bootstrap.json"), """{ "bootstrap": true, "seed": 7 }""");
+        var fromFile = Run(["ensemble", "train", "--members", "2", "--config", P("bootstrap.json"), .. Tiny(P("ens-file"), "--epochs", "1").Skip(1)]);
+        Assert.True(fromFile.Code == 0, fromFile.Error);
+        Assert.True(Json(P("ens-file/member-2/config.json"))["bootstrap"]!.GetValue<bool>());
+        Assert.Equal(8, Json(P("ens-file/member-2/config.json"))["seed"]!.GetValue<int>());
+        var overflow = Run(["ensemble", "train", "--members", "2", "--seed", "2147483647", .. Tiny(P("ens-big"), "--epochs", "1").Skip(1)]);
+        Assert.Equal(2, overflow.Code);
+        Assert.Contains("gives seeds past 2147483647", overflow.Error);
+
         var e = Run("ensemble", "eval", ens, "--data", SubsetDir, "--out", P("eval"));
         Assert.True(e.Code == 0, e.Error);
         var summary = Json(P("eval/summary.json"));

@@ -8,16 +8,21 @@ namespace Nabla.Data;
 internal sealed class BatchTransformEnumerator(IEnumerator<Batch> inner, IBatchTransform transform, ulong epochSeed, int firstBatch) : IEnumerator<Batch>
 {
     int _index = firstBatch - 1;
+    Batch? _current;
 
-    public Batch Current { get; private set; } = null!;
+    public Batch Current => _current ?? throw new InvalidOperationException("DataLoader: Current was read before MoveNext or after the end");
 
     object System.Collections.IEnumerator.Current => Current;
 
     public bool MoveNext()
     {
-        if (!inner.MoveNext()) return false;
+        if (!inner.MoveNext())
+        {
+            _current = null;
+            return false;
+        }
         _index++;
-        Current = transform.Apply(inner.Current, new Generator(Seed(epochSeed, _index)));
+        _current = transform.Apply(inner.Current, new Generator(Seed(epochSeed, _index)));
         return true;
     }
 

@@ -93,11 +93,11 @@ public sealed class DataLoader : IEnumerable<Batch>
     public IEnumerator<Batch> GetEnumerator() => StartEpoch(NextEpochSeed());
 
     /// <summary>
-    /// Draws the seed that fixes the next epoch's order from the loader's generator (the default
-    /// generator when none was given), as <see cref="GetEnumerator"/> does; 0, with nothing drawn,
-    /// when the loader does not shuffle.
+    /// Draws the seed that fixes the next epoch's order and batch transforms from the loader's
+    /// generator (the default generator when none was given), as <see cref="GetEnumerator"/> does;
+    /// 0, with nothing drawn, when the loader neither shuffles nor transforms batches.
     /// </summary>
-    public ulong NextEpochSeed() => Shuffle ? (_generator ?? Generator.Default).NextUInt64() : 0;
+    public ulong NextEpochSeed() => Shuffle || BatchTransform is not null ? (_generator ?? Generator.Default).NextUInt64() : 0;
 
     /// <summary>
     /// Starts the epoch whose order <paramref name="epochSeed"/> fixes (see <see cref="NextEpochSeed"/>),

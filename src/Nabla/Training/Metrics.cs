@@ -143,12 +143,27 @@ public static class Metrics
     }
 
     /// <summary>
-    /// Correct top-1 predictions, or -1 when a target is not a class index (a regression whose
-    /// output happens to be (N, 1)): the trainer then reports no accuracy instead of failing.
+    /// Scores (N, C) against class probabilities of the same shape (MixUp, CutMix, label mixing):
+    /// at least two classes, and every target row a distribution (non-negative, summing to 1), so a
+    /// regression or a multi-label target of the output's shape is not taken for one.
     /// </summary>
-    /// <summary>Scores (N, C) against class probabilities of the same shape (MixUp, CutMix, label mixing).</summary>
-    internal static bool IsSoftClassification(Tensor scores, Tensor targets) =>
-        scores.Shape.Length == 2 && targets.Shape.SequenceEqual(scores.Shape);
+    internal static bool IsSoftClassification(Tensor scores, Tensor targets)
+    {
+        if (scores.Shape.Length != 2 || !targets.Shape.SequenceEqual(scores.Shape) || scores.Shape[1] < 2) return false;
+        int n = scores.Shape[0], c = scores.Shape[1];
+        var t = targets.Span;
+        for (int i = 0; i < n; i++)
+        {
+            double sum = 0;
+            foreach (float v in t.Slice(i * c, c))
+            {
+                if (!(v >= 0)) return false;
+                sum += v;
+            }
+            if (Math.Abs(sum - 1) > 1e-3) return false;
+        }
+        return true;
+    }
 
     /// <summary>
     /// Hits against soft targets: the prediction is the target's largest class (with MixUp, the
@@ -165,6 +180,10 @@ public static class Metrics
         return hits;
     }
 
+    /// <summary>
+    /// Correct top-1 predictions, or -1 when a target is not a class index (a regression whose
+    /// output happens to be (N, 1)): the trainer then reports no accuracy instead of failing.
+    /// </summary>
     internal static long TryCountCorrect(Tensor scores, Tensor targets)
     {
         int n = scores.Shape[0], c = scores.Shape[1];

@@ -51,5 +51,18 @@ public class BatchTransformTests
         Assert.True(Metrics.IsSoftClassification(scores, soft));
         Assert.False(Metrics.IsSoftClassification(scores, Tensor.Zeros(2)));
         Assert.Equal(1, Metrics.CountCorrectSoft(scores, soft));
+        // Not distributions, or one column: a regression or a multi-label target, not soft labels.
+        Assert.False(Metrics.IsSoftClassification(scores, Tensor.FromArray([1f, 1f, 0f, 0.5f, -0.5f, 1f], 2, 3)));
+        Assert.False(Metrics.IsSoftClassification(Tensor.Zeros(2, 1), Tensor.Ones(2, 1)));
+    }
+
+    [Fact]
+    public void A_loader_that_does_not_shuffle_still_mixes_each_epoch_differently()
+    {
+        var loader = new DataLoader(Data(), batchSize: 8, generator: new Generator(1), batchTransform: new AddNoise());
+        Assert.NotEqual(Offsets(loader.GetEnumerator()), Offsets(loader.GetEnumerator()));
+        Assert.Equal(0UL, new DataLoader(Data(), batchSize: 8).NextEpochSeed()); // nothing drawn without shuffle or transform
+        var e = loader.GetEnumerator();
+        Assert.Throws<InvalidOperationException>(() => e.Current);
     }
 }
