@@ -44,49 +44,24 @@ public sealed class OnnxModule : Module
         _allBuffers = buffers;
         _nodes = Needed(graph.Nodes, [output]);
         var used = _nodes.SelectMany(n => n.Inputs).Append(output).ToHashSet(StringComparer.Ordinal);
-        // Registered in the graph's initializer order, so the state dict follows the file.
-        var holders = new Dictionary<string, WeightHolder>(StringComparer.Ordinal);
+        // Placed in the graph's initializer order, so the state dict follows the file; the tree's
+        // top level becomes this module's own weights and holders.
+        var tree = new WeightHolder();
         foreach (var name in graph.Initializers.Keys.Where(used.Contains))
         {
-            if (parameters.TryGetValue(name, out var p)) Place(name, p, null, holders);
-            else if (buffers.TryGetValue(name, out var b)) Place(name, null, b, holders);
+            if (parameters.TryGetValue(name, out var p)) tree.Place(name, p, null);
+            else if (buffers.TryGetValue(name, out var b)) tree.Place(name, null, b);
+        }
+        foreach (var (name, entry) in tree.Entries())
+        {
+            switch (entry)
+            {
+                case Parameter p: Register(name, p); break;
+                case Nn.Buffer b: Register(name, b); break;
+                default: Register(name, (Module)entry); break;
+            }
         }
         _lastUse = LastUse(_nodes);
-    }
-
-    /// <summary>
-    /// Registers a weight under its graph name: <c>layer1.0.conv1.weight</c> goes into nested
-    /// holders so the state-dict key is the name itself; a name that cannot nest (an empty part, a
-    /// clash) is registered at the top with its dots replaced by underscores.
-    /// </summary>
-    void Place(string name, Parameter? p, Nn.Buffer? b, Dictionary<string, WeightHolder> holders)
-    {
-        var parts = name.Split('.');
-        if (parts.Length > 1 && parts.All(s => s.Length > 0) && TryNest(parts, p, b, holders)) return;
-        string flat = name.Replace('.', '_');
-        if (flat.Length == 0) flat = "_";
-        for (int i = 1; NamesTaken(flat, holders); i++) flat = $"{name.Replace('.', '_')}_{i}";
-        if (p is not null) Register(flat, p);
-        else Register(flat, b!);
-        _taken.Add(flat);
-    }
-
-    readonly HashSet<string> _taken = new(StringComparer.Ordinal);
-
-    bool NamesTaken(string name, Dictionary<string, WeightHolder> holders) => _taken.Contains(name) || holders.ContainsKey(name);
-
-    bool TryNest(string[] parts, Parameter? p, Nn.Buffer? b, Dictionary<string, WeightHolder> holders)
-    {
-        if (_taken.Contains(parts[0])) return false;
-        if (!holders.TryGetValue(parts[0], out var holder))
-        {
-            holder = new WeightHolder();
-            if (!holder.CanHold(parts.AsSpan(1))) return false;
-            holders[parts[0]] = Register(parts[0], holder);
-        }
-        else if (!holder.CanHold(parts.AsSpan(1))) return false;
-        holder.Add(parts.AsSpan(1), p, b);
-        return true;
     }
 
     /// <summary>Loads an ONNX file. External data is read only from files inside the model's own folder.</summary>

@@ -7,11 +7,19 @@ namespace Nabla.Onnx.Tests;
 /// <summary>Export then import: every preset comes back with the same evaluation outputs and the same weights.</summary>
 public class RoundTripTests
 {
-    [Theory]
-    [MemberData(nameof(PresetExportTests.Presets), MemberType = typeof(PresetExportTests))]
-    public void Export_then_import_gives_the_same_outputs_and_state_dict(string preset, bool batchNorm, bool fold)
+    /// <summary>Every preset, with and without batch norm; unfolded, since folding changes the weights by design.</summary>
+    public static TheoryData<string, bool> Unfolded()
     {
-        if (fold) return; // folding changes the weights by design; the unfolded export is the round trip
+        var data = new TheoryData<string, bool>();
+        foreach (var row in PresetExportTests.Presets())
+            if (row[2] is false) data.Add((string)row[0], (bool)row[1]);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Unfolded))]
+    public void Export_then_import_gives_the_same_outputs_and_state_dict(string preset, bool batchNorm)
+    {
         var model = PresetExportTests.Build(preset, batchNorm);
         var imported = OnnxModule.Load(OnnxExport.ToBytes(model, [1, 1, 28, 28]));
 

@@ -73,7 +73,7 @@ internal sealed class ModuleExporter(GraphBuilder g, OnnxExportOptions options)
     {
         var parts = block.NamedChildren().ToDictionary(c => c.Name, c => c.Module, StringComparer.Ordinal);
         var h = ConvBn((Conv2d)parts["conv1"], (BatchNorm2d)parts["bn1"], Join(path, "conv1"), Join(path, "bn1"), x);
-        h = Unary("Relu", parts["bn1"], Join(path, "relu"), h);
+        h = h with { Name = g.Node("Relu", Join(path, "relu"), [h.Name]) }; // the shape is bn1's
         h = ConvBn((Conv2d)parts["conv2"], (BatchNorm2d)parts["bn2"], Join(path, "conv2"), Join(path, "bn2"), h);
         var shortcut = x;
         if (parts.TryGetValue("downsample", out var down))
