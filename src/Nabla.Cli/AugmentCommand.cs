@@ -35,7 +35,7 @@ internal static class AugmentCommand
         if (count < 1 || count > 1024) throw new CliException($"--count must be between 1 and 1024; got {count}");
         if (columns < 1) throw new CliException($"--columns must be at least 1; got {columns}");
         if (seed < 0) throw new CliException($"--seed must be non-negative; got {seed}");
-        var transform = RunData.Policy(augment, erasing, stats: null)
+        var transform = RunData.Policy(augment, erasing, normalize: null)
             ?? throw new CliException("--augment none with no --erasing: nothing to preview");
         if (parsed.Has("image") && parsed.Has("index")) throw new CliException("give either --image or --index, not both");
 

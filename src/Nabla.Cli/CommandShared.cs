@@ -36,11 +36,12 @@ internal static class CommandShared
         Threading.NumThreads = threads;
     }
 
-    internal static JsonObject PerClass(double[] accuracy)
+    internal static JsonObject PerClass(double[] accuracy, IReadOnlyList<string>? classes = null)
     {
+        classes ??= FashionMnist.Classes;
         var o = new JsonObject();
         for (int i = 0; i < accuracy.Length; i++)
-            o[i < FashionMnist.Classes.Count ? FashionMnist.Classes[i] : i.ToString(CultureInfo.InvariantCulture)] = double.IsNaN(accuracy[i]) ? null : accuracy[i];
+            o[i < classes.Count ? classes[i] : i.ToString(CultureInfo.InvariantCulture)] = double.IsNaN(accuracy[i]) ? null : accuracy[i];
         return o;
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Nabla.Nn;
 using Nabla.Training;
+using Nabla.Vision.Transforms;
 using Spectre.Console;
 
 namespace Nabla.Cli;
@@ -12,15 +13,20 @@ namespace Nabla.Cli;
 /// negative log-likelihood, expected calibration error (15 bins), Brier score, predictive entropy,
 /// against temperature scaling fitted on the run's validation split (the baseline to beat).
 /// <c>--mc-dropout T</c> also evaluates Monte Carlo dropout (T stochastic passes, batch norm in
-/// evaluation mode); <c>--tta flip</c> averages each image with its mirror image.
+/// evaluation mode). <c>--tta</c> adds a test-time augmentation row beside the plain one: <c>flip</c>
+/// averages each image with its mirror image; <c>ten-crop</c> is AlexNet's 10-crop test (the image
+/// resized to 256/224 of the working size, its four corners and centre at the working size, and their
+/// mirror images); <c>multi-scale</c> averages centre crops of the image resized to 1, 256/224 and
+/// 288/224 times the working size. Each averages the class probabilities of its views.
 /// </summary>
 internal static class EvalCommand
 {
     public static readonly OptionSpec[] Options =
     [
-        new("--data", OptionKind.Path, "folder with Fashion-MNIST's IDX files (default as for nabla train)"),
+        new("--data", OptionKind.Path, "folder with Fashion-MNIST's IDX files, or for a model trained on an image folder a folder of labelled images (its test/ when it has one) (default the run's own test images)"),
         new("--mc-dropout", OptionKind.Int, "also evaluate Monte Carlo dropout with this many stochastic passes (e.g. 50)"),
-        new("--tta", OptionKind.Choice, "test-time augmentation: none, or flip (average over the image and its mirror)", ["none", "flip"]),
+        new("--tta", OptionKind.Choice, "test-time augmentation, reported beside the plain prediction: none, flip (the image and its mirror), " +
+            "ten-crop (four corners and the centre, and their mirrors), multi-scale (centre crops at three scales)", ["none", "flip", "ten-crop", "multi-scale"]),
         new("--batch-size", OptionKind.Int, "images per forward pass (default 512)"),
         new("--threads", OptionKind.Int, "compute threads (default NABLA_NUM_THREADS or the processor count)"),
         new("--out", OptionKind.Path, "folder to write summary.json and reliability.png into"),
@@ -31,32 +37,32 @@ internal static class EvalCommand
         var parsed = ArgParser.Parse("eval", args, Options);
         if (parsed.Positionals.Count != 1)
             throw new CliException($"nabla eval expects one run folder (or model file); got {parsed.Positionals.Count} (usage: nabla eval RUN [options])");
-        int batch = parsed.Int("batch_size") ?? 512;
-        if (batch < 1) throw new CliException($"--batch-size must be at least 1; got {batch}");
+        int? batchFlag = parsed.Int("batch_size");
+        if (batchFlag < 1) throw new CliException($"--batch-size must be at least 1; got {batchFlag}");
         CommandShared.SetThreads(parsed);
         string tta = parsed.Text("tta") ?? "none";
         string runPath = parsed.Positionals[0];
         if (parsed.Has("mc_dropout") && tta != "none") throw new CliException("--mc-dropout and --tta cannot be combined");
         var saved = SavedModel.Load(runPath);
-        // The run's own data by default: its test split, and the validation split temperature scaling needs.
-        string? dataDir = parsed.Text("data") ?? (saved.Config.Data is string d && Directory.Exists(d) ? d : null);
+        int batch = batchFlag ?? (saved.Config.Model == ModelKind.ResNet18ImageNet ? 64 : 512);
+        string? dataDir = parsed.Text("data");
         int? mcSamples = CommandShared.McDropoutPasses(parsed, saved, runPath);
-        var (test, source) = Inference.TestSet(dataDir);
-        var inputs = Inference.Inputs(saved, test.Inputs);
-        var targets = test.Targets;
+        var (test, source) = Inference.TestImages(saved, runPath, dataDir, console);
+        var targets = Inference.Targets(test);
+        var norm = saved.Normalization;
+        var model = saved.Model;
+        int n = targets.Numel;
 
-        var logits = Inference.Logits(saved.Model, inputs, batch);
+        var logits = Inference.OverBatches(test, batch, x => model.Forward(norm.Apply(x)));
         var deterministicProbs = Functional.Softmax(logits, 1);
         var rows = new List<(string Name, Tensor Probs, PredictionReport Report)> { ("deterministic", deterministicProbs, PredictionReport.Of(deterministicProbs, targets)) };
         var reports = new JsonObject { ["deterministic"] = rows[0].Report.ToJson() };
 
         // The baseline: one temperature, fitted on the validation split the run held out.
         double? temperature = null;
-        if (saved.Config.ValSplit > 0)
+        if (ValidationLogits(saved, runPath, dataDir, batch, console) is var (valLogits, valTargets))
         {
-            var validation = RunData.Load(saved.Config.WithData(dataDir)).Validation!;
-            var (valInputs, valTargets) = Materialize(validation);
-            temperature = TemperatureScaling.Fit(Inference.Logits(saved.Model, valInputs, batch), valTargets);
+            temperature = TemperatureScaling.Fit(valLogits, valTargets);
             var scaled = TemperatureScaling.Apply(logits, temperature.Value);
             rows.Add(($"temperature-scaled (T = {temperature:F3})", scaled, PredictionReport.Of(scaled, targets)));
             var json = rows[^1].Report.ToJson();
@@ -69,17 +75,25 @@ internal static class EvalCommand
         }
 
         Tensor main = deterministicProbs;
-        if (tta == "flip")
+        if (tta != "none")
         {
-            var mirrored = Functional.Softmax(Inference.Logits(saved.Model, MirrorImages(inputs), batch), 1);
-            main = (deterministicProbs + mirrored) * 0.5f;
-            rows.Add(("flip TTA", main, PredictionReport.Of(main, targets)));
-            reports["flip_tta"] = rows[^1].Report.ToJson();
+            int size = saved.Shape.Size;
+            Func<Tensor, Tensor> views = tta switch
+            {
+                "flip" => image => Tensor.Stack([image, MirrorImages(image.Unsqueeze(0)).Squeeze(0)], 0),
+                "ten-crop" => image => new TenCrop(size).Apply(new Resize(Scaled(size, 256)).Apply(image, NoDraws), NoDraws),
+                _ => image => Tensor.Stack([.. MultiScaleSizes(size).Select(s => new CenterCrop(size).Apply(new Resize(s).Apply(image, NoDraws), NoDraws))], 0),
+            };
+            int viewCount = tta switch { "flip" => 2, "ten-crop" => 10, _ => 3 };
+            main = Inference.OverBatches(test, Math.Max(1, batch / viewCount), x => AverageOverViews(model, norm, x, views));
+            string name = tta switch { "flip" => "flip TTA", "ten-crop" => "ten-crop TTA", _ => $"multi-scale TTA ({string.Join(", ", MultiScaleSizes(size))})" };
+            rows.Add((name, main, PredictionReport.Of(main, targets)));
+            reports[tta.Replace('-', '_') + "_tta"] = rows[^1].Report.ToJson();
         }
         McDropoutResult? mc = null;
         if (mcSamples is int t)
         {
-            mc = McDropout.Predict(saved.Model, inputs, t, batch);
+            mc = McDropoutInChunks(model, norm, test, t, batch);
             main = mc.MeanProbabilities;
             rows.Add(($"MC dropout ({t} passes)", main, PredictionReport.Of(main, targets)));
             var json = rows[^1].Report.ToJson();
@@ -90,7 +104,7 @@ internal static class EvalCommand
 
         // The report of `main`: the deterministic row unless flip TTA or MC dropout replaced it (the
         // temperature-scaled row is a comparison, not the predictor the summary names).
-        var mainReport = tta == "flip" || mc is not null ? rows[^1].Report : rows[0].Report;
+        var mainReport = tta != "none" || mc is not null ? rows[^1].Report : rows[0].Report;
         var acc = new MetricsAccumulator(topK: 5);
         acc.Add(main, targets, mainReport.Nll * targets.Numel);
 
@@ -112,7 +126,7 @@ internal static class EvalCommand
                 ["run"] = runPath,
                 ["data"] = source,
                 ["test_samples"] = test.Count,
-                ["predictor"] = mc is not null ? "mc_dropout" : tta == "flip" ? "flip_tta" : "deterministic",
+                ["predictor"] = mc is not null ? "mc_dropout" : tta != "none" ? tta.Replace('-', '_') + "_tta" : "deterministic",
                 ["accuracy"] = mainReport.Accuracy,
                 ["nll"] = mainReport.Nll,
                 ["ece"] = mainReport.Ece,
@@ -150,6 +164,55 @@ internal static class EvalCommand
         json["mean_mutual_information"] = mc.MutualInformation.Average();
         json["mean_mutual_information_correct"] = nRight == 0 ? null : right / nRight;
         json["mean_mutual_information_misclassified"] = nRight == n ? null : wrong / (n - nRight);
+    }
+
+    static readonly Generator NoDraws = new(0); // Resize and the crops draw nothing
+
+    static int Scaled(int size, int of224) => (int)Math.Round(size * of224 / 224.0);
+
+    /// <summary>The shorter sides of multi-scale testing: 1, 256/224 and 288/224 times the working size.</summary>
+    internal static int[] MultiScaleSizes(int size) => [size, Scaled(size, 256), Scaled(size, 288)];
+
+    /// <summary>
+    /// The class probabilities of each (C, S, S) image of the raw batch <paramref name="x"/>, averaged
+    /// over its views (<paramref name="views"/>: image to (V, C, S, S)), the views of several images in one forward pass.
+    /// </summary>
+    static Tensor AverageOverViews(Module model, InputNormalization norm, Tensor x, Func<Tensor, Tensor> views)
+    {
+        int n = x.Shape[0];
+        var all = Tensor.Cat([.. Enumerable.Range(0, n).Select(i => views(x.Narrow(0, i, 1).Squeeze(0)))], 0);
+        int v = all.Shape[0] / n;
+        var probs = Functional.Softmax(model.Forward(norm.Apply(all)), 1).ToArray();
+        int k = probs.Length / (n * v);
+        var mean = new float[n * k];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < v; j++)
+                for (int c = 0; c < k; c++) mean[i * k + c] += probs[(i * v + j) * k + c] / v;
+        return Tensor.FromArray(mean, n, k);
+    }
+
+    /// <summary>Monte Carlo dropout over a dataset, a chunk of images at a time, so only a chunk is held as floats.</summary>
+    static McDropoutResult McDropoutInChunks(Module model, InputNormalization norm, Nabla.Data.IDataset test, int samples, int batch)
+    {
+        var parts = new List<McDropoutResult>();
+        foreach (var chunk in new Nabla.Data.DataLoader(test, Math.Max(batch, 2048)))
+            parts.Add(McDropout.Predict(model, norm.Apply(chunk.Inputs), samples, batch));
+        return new McDropoutResult(Tensor.Cat([.. parts.Select(p => p.MeanProbabilities)], 0), [.. parts.SelectMany(p => p.PredictiveEntropy)],
+            [.. parts.SelectMany(p => p.ExpectedEntropy)], [.. parts.SelectMany(p => p.MutualInformation)], samples);
+    }
+
+    /// <summary>The logits and targets of the run's validation split, for temperature scaling; null when it held none out.</summary>
+    static (Tensor Logits, Tensor Targets)? ValidationLogits(SavedModel saved, string runPath, string? dataDir, int batch, IAnsiConsole console)
+    {
+        if (saved.Config.ValSplit == 0 && !saved.FromFolder) return null;
+        if (!saved.FromFolder)
+        {
+            string? idx = dataDir ?? (saved.Config.Data is string d && Directory.Exists(d) ? d : null);
+            var (valInputs, valTargets) = Materialize(RunData.Load(saved.Config.WithData(idx)).Validation!);
+            return (Inference.Logits(saved.Model, valInputs, batch), valTargets);
+        }
+        if (!Directory.Exists(runPath) || FolderData.LoadSplit(runPath, "val", saved.Shape, saved.Classes, console) is not { } val) return null;
+        return (Inference.OverBatches(val, batch, x => saved.Model.Forward(saved.Normalization.Apply(x))), Inference.Targets(val));
     }
 
     /// <summary>A dataset's inputs and targets as two tensors.</summary>

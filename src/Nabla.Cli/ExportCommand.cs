@@ -35,14 +35,18 @@ internal static class ExportCommand
             ?? Path.Combine(Directory.Exists(run) ? run : Path.GetDirectoryName(Path.GetFullPath(run))!, FileName);
         CheckOutput(output, parsed.Switch("force") ?? false);
 
-        var mean = saved.Stats.Mean.ToArray();
-        var std = saved.Stats.Std.ToArray();
+        var mean = saved.Normalization.Mean;
+        var std = saved.Normalization.Std;
+        if (!raw && saved.Normalization.Kind == NormalizeKind.MeanImage)
+            throw new CliException($"nabla export: {run} subtracts a mean image, which the exported graph cannot include; use --raw and apply the metadata's normalization_mean (C x H x W) and normalization_std yourself");
+        var s = saved.Shape;
+        string dims = $"(N, {s.Channels}, {s.Size}, {s.Size})";
         var options = new OnnxExportOptions
         {
             FoldBatchNorm = parsed.Switch("fold_batch_norm") ?? false,
-            InputNormalization = raw ? null : (mean, std),
-            Description = $"nabla train --model {TrainConfig.ModelWords.Of(saved.Config.Model)}: {saved.Classes.Count}-class image classifier. Input 'input' (N, 1, 28, 28): " +
-                (raw ? "pixels normalized as (x - mean) / std with the metadata's mean and std" : "raw grey levels in [0, 1], light object on a dark background") +
+            InputNormalization = raw || saved.Normalization.Kind == NormalizeKind.None ? null : (mean, std),
+            Description = $"nabla train --model {TrainConfig.ModelWords.Of(saved.Config.Model)}: {saved.Classes.Count}-class image classifier. Input 'input' {dims}: " +
+                (raw ? "pixels normalized as (x - mean) / std with the metadata's mean and std" : saved.FromFolder ? "raw pixels in [0, 1]" : "raw grey levels in [0, 1], light object on a dark background") +
                 ". Output 'logits' (N, classes): apply softmax for probabilities.",
             Metadata = new Dictionary<string, string>
             {
@@ -50,14 +54,14 @@ internal static class ExportCommand
                 ["normalization_mean"] = Floats(mean),
                 ["normalization_std"] = Floats(std),
                 ["normalization_included"] = raw ? "false" : "true",
-                ["input"] = raw ? "normalized (x - mean) / std, shape (N, 1, 28, 28)" : "raw pixels in [0, 1], shape (N, 1, 28, 28)",
+                ["input"] = raw ? $"normalized (x - mean) / std, shape {dims}" : $"raw pixels in [0, 1], shape {dims}",
                 ["nabla_config"] = saved.Config.ToJson().ToJsonString(),
             },
         };
         OnnxExportResult result;
         try
         {
-            result = OnnxExport.Save(saved.Model, [1, 1, 28, 28], output, options);
+            result = OnnxExport.Save(saved.Model, [1, s.Channels, s.Size, s.Size], output, options);
         }
         catch (OnnxExportException e)
         {
@@ -68,7 +72,7 @@ internal static class ExportCommand
         console.WriteLine($"  {result.Nodes} nodes: {ops}");
         console.WriteLine($"  {saved.Model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters; " +
                           $"{result.Parameters.ToString("N0", CultureInfo.InvariantCulture)} values stored with the running statistics and constants");
-        console.WriteLine($"  input 'input' (N, 1, 28, 28), {(raw ? "normalized as during training" : "raw pixels in [0, 1] (normalization included)")}; " +
+        console.WriteLine($"  input 'input' {dims}, {(raw ? "normalized as during training" : "raw pixels in [0, 1] (normalization included)")}; " +
                           $"output 'logits' (N, {saved.Classes.Count})");
         return 0;
     }

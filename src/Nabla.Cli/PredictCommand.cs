@@ -10,8 +10,10 @@ namespace Nabla.Cli;
 
 /// <summary>
 /// <c>nabla predict RUN FILES...</c>: the top-k classes, with probabilities, of image files (PNG,
-/// JPEG, BMP). Each image is turned into what the model was trained on: grey, 28 x 28, a light
-/// object on a dark background (photographs of a garment on a light background are inverted;
+/// JPEG, BMP, WebP). Each image is turned into what the model was trained on. A model trained on an
+/// image folder gets the run's own preparation: shorter side resized to its working size, centre
+/// crop, its channels (grey or colour), its normalization. A Fashion-MNIST model gets grey, 28 x 28, a
+/// light object on a dark background (photographs of a garment on a light background are inverted;
 /// <c>--invert</c> decides), normalized with the training set's statistics.
 /// </summary>
 internal static class PredictCommand
@@ -19,7 +21,7 @@ internal static class PredictCommand
     public static readonly OptionSpec[] Options =
     [
         new("--top-k", OptionKind.Int, "classes to show per image (default 3)"),
-        new("--invert", OptionKind.Choice, "invert the grey levels: auto (when the border is lighter than the middle), yes, no", ["auto", "yes", "no"]),
+        new("--invert", OptionKind.Choice, "Fashion-MNIST models: invert the grey levels: auto (when the border is lighter than the middle), yes, no", ["auto", "yes", "no"]),
         new("--mc-dropout", OptionKind.Int, "average this many stochastic passes with dropout on (Monte Carlo dropout), and show the entropy and mutual information"),
         new("--threads", OptionKind.Int, "compute threads (default NABLA_NUM_THREADS or the processor count)"),
     ];
@@ -36,6 +38,8 @@ internal static class PredictCommand
         int k = parsed.Int("top_k") ?? 3;
         if (k < 1 || k > classes) throw new CliException($"--top-k must be between 1 and the {classes} classes; got {k}");
         string invert = parsed.Text("invert") ?? "auto";
+        if (saved.FromFolder && parsed.Has("invert"))
+            throw new CliException("--invert is for Fashion-MNIST models; this model was trained on an image folder and takes photos as they are");
 
         var files = parsed.Positionals.Skip(1).ToList();
         var images = new List<Tensor>();
@@ -43,6 +47,15 @@ internal static class PredictCommand
         foreach (var file in files)
         {
             if (!File.Exists(file)) throw CliException.File($"image file not found: {file}");
+            if (saved.FromFolder)
+            {
+                // The run's own preparation, the same code that decoded its training images.
+                var decoded = DecodedImages.Decode([(file, 0)], saved.Shape.Size);
+                if (decoded.Skipped.Count > 0) throw CliException.File(CommandShared.OneLine(decoded.Skipped[0].Reason));
+                images.Add(decoded.WithChannels(saved.Shape.Channels).Image(0));
+                inverted.Add(false);
+                continue;
+            }
             Tensor image;
             try
             {
@@ -56,7 +69,7 @@ internal static class PredictCommand
             images.Add(prepared);
             inverted.Add(flipped);
         }
-        var batch = saved.Stats.Apply(Tensor.Stack([.. images], 0));
+        var batch = saved.Normalization.Apply(Tensor.Stack([.. images], 0));
         float[] probs;
         McDropoutResult? mc = null;
         if (mcSamples is int t)

@@ -3,8 +3,10 @@ using Nabla.Nn;
 namespace Nabla.Cli;
 
 /// <summary>
-/// The model presets of <c>nabla train --model</c>, for 1 x 28 x 28 images and 10 classes, built
-/// from a configuration (width, batch norm, dropout, initialization) with a seeded generator.
+/// The model presets of <c>nabla train --model</c>, built for the data's image shape and classes
+/// (Fashion-MNIST's 1 x 28 x 28 and 10 classes, or an image folder's) from a configuration (width,
+/// batch norm, dropout, initialization) with a seeded generator; <c>resnet18-imagenet</c> is
+/// <see cref="PretrainedModel"/>.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
@@ -18,33 +20,42 @@ namespace Nabla.Cli;
 /// <item><c>resnet</c>: ResNet-8 — Conv(1→16, no bias) BN ReLU, three basic residual blocks 16→16,
 /// 16→32 (stride 2), 32→64 (stride 2), global average pooling, Dropout, Linear(64→10).</item>
 /// </list>
-/// <c>--width k</c> multiplies every channel and hidden-unit count by k.
+/// <c>--width k</c> multiplies every channel and hidden-unit count by k. The first layer takes the
+/// data's channels (1 or 3); the classifier its classes. For images larger than 28 (31) pixels, the cnn
+/// and vgg presets average-pool their last feature map to 7 x 7 (AdaptiveAvgPool2d(7), as torchvision's
+/// VGG), so the classifier keeps its 3136 inputs at any size; the mlp takes C·S·S inputs.
 /// </remarks>
 internal static class Presets
 {
-    public const int Classes = 10;
+    /// <summary>The shape and classes of Fashion-MNIST, which IDX runs train on.</summary>
+    public static readonly DataShape FashionMnist = new(1, 28, 10);
 
-    public static Sequential Build(TrainConfig c, Generator generator)
+    public static Sequential Build(TrainConfig c, DataShape shape, Generator generator)
     {
-        int w = c.Width;
+        if (c.Model == ModelKind.ResNet18ImageNet) return PretrainedModel.Build(shape.Classes, shape.Size, c, generator);
+        int w = c.Width, channels = shape.Channels, classes = shape.Classes;
+        int pooled = shape.Size / 4; // after two MaxPool2d(2)
+        int features = 64 * w * Math.Min(pooled, 7) * Math.Min(pooled, 7);
         var layers = new List<Module>();
         switch (c.Model)
         {
             case ModelKind.Cnn:
-                ConvBlock(layers, 1, 32 * w, c.BatchNorm, generator);
+                ConvBlock(layers, channels, 32 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 32 * w, 64 * w, c.BatchNorm, generator);
-                ConvClassifier(layers, 64 * w * 7 * 7, 256 * w, c.Dropout, generator);
+                if (pooled > 7) layers.Add(new AdaptiveAvgPool2d(7));
+                ConvClassifier(layers, features, 256 * w, classes, c.Dropout, generator);
                 break;
             case ModelKind.Vgg:
-                ConvLayer(layers, 1, 32 * w, c.BatchNorm, generator);
+                ConvLayer(layers, channels, 32 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 32 * w, 32 * w, c.BatchNorm, generator);
                 ConvLayer(layers, 32 * w, 64 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 64 * w, 64 * w, c.BatchNorm, generator);
-                ConvClassifier(layers, 64 * w * 7 * 7, 256 * w, c.Dropout, generator);
+                if (pooled > 7) layers.Add(new AdaptiveAvgPool2d(7));
+                ConvClassifier(layers, features, 256 * w, classes, c.Dropout, generator);
                 break;
             case ModelKind.Mlp:
                 layers.Add(new Flatten());
-                int inputs = 28 * 28;
+                int inputs = channels * shape.Size * shape.Size;
                 foreach (int units in new[] { 512 * w, 256 * w })
                 {
                     layers.Add(new Linear(inputs, units, bias: !c.BatchNorm, generator: generator));
@@ -53,10 +64,10 @@ internal static class Presets
                     if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
                     inputs = units;
                 }
-                layers.Add(new Linear(inputs, Classes, generator: generator));
+                layers.Add(new Linear(inputs, classes, generator: generator));
                 break;
             case ModelKind.Resnet:
-                layers.Add(new Conv2d(1, 16 * w, 3, padding: 1, bias: false, generator: generator));
+                layers.Add(new Conv2d(channels, 16 * w, 3, padding: 1, bias: false, generator: generator));
                 layers.Add(new BatchNorm2d(16 * w));
                 layers.Add(new Relu());
                 layers.Add(new BasicBlock(16 * w, 16 * w, 1, generator));
@@ -65,7 +76,7 @@ internal static class Presets
                 layers.Add(new AdaptiveAvgPool2d(1));
                 layers.Add(new Flatten());
                 if (c.Dropout > 0) layers.Add(new Dropout(c.Dropout, generator: generator));
-                layers.Add(new Linear(64 * w, Classes, generator: generator));
+                layers.Add(new Linear(64 * w, classes, generator: generator));
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(c), c.Model, "unknown model preset");
@@ -76,14 +87,14 @@ internal static class Presets
     }
 
     // Flatten, Dropout, Linear ReLU, Dropout, Linear: the classifier of the convolutional presets.
-    static void ConvClassifier(List<Module> layers, int features, int hidden, double dropout, Generator g)
+    static void ConvClassifier(List<Module> layers, int features, int hidden, int classes, double dropout, Generator g)
     {
         layers.Add(new Flatten());
         if (dropout > 0) layers.Add(new Dropout(dropout, generator: g));
         layers.Add(new Linear(features, hidden, generator: g));
         layers.Add(new Relu());
         if (dropout > 0) layers.Add(new Dropout(dropout, generator: g));
-        layers.Add(new Linear(hidden, Classes, generator: g));
+        layers.Add(new Linear(hidden, classes, generator: g));
     }
 
     // Conv [BN] ReLU.
@@ -132,3 +143,6 @@ internal static class Presets
         }
     }
 }
+
+/// <summary>What a model is built for: images of <paramref name="Channels"/> x <paramref name="Size"/> x <paramref name="Size"/>, and <paramref name="Classes"/> classes.</summary>
+internal sealed record DataShape(int Channels, int Size, int Classes);

@@ -5,32 +5,32 @@ using Nabla.Vision.Transforms;
 namespace Nabla.Cli;
 
 /// <summary>
-/// The data of a run: Fashion-MNIST's training split divided into training and validation sets
-/// (stratified), its test split, and the per-channel statistics that normalize all three —
-/// computed on the training set only, so nothing of the validation or test images leaks into training.
+/// The data of a run: its training, validation and test sets, the normalization fitted on its training
+/// images only (so nothing of the validation or test images leaks into training), and what the model
+/// is built for. The images come from Fashion-MNIST's IDX files, whose training split is divided into
+/// training and validation sets (stratified), or from an image folder (see <see cref="FolderData"/>).
 /// </summary>
 internal sealed class RunData
 {
-    RunData(IDataset train, IDataset? validation, IDataset test, ChannelStats stats, string source, TransformedDataset? augmented)
-    {
-        Train = train;
-        Validation = validation;
-        Test = test;
-        Stats = stats;
-        Source = source;
-        Augmented = augmented;
-    }
+    public required IDataset Train { get; init; }
+    public IDataset? Validation { get; init; }
+    public required IDataset Test { get; init; }
+    public required InputNormalization Normalization { get; init; }
 
-    public IDataset Train { get; }
-    public IDataset? Validation { get; }
-    public IDataset Test { get; }
-    public ChannelStats Stats { get; }
+    /// <summary>The images' channels and side, and the classes.</summary>
+    public required DataShape Shape { get; init; }
+
+    /// <summary>The class names, in the order of the model's outputs.</summary>
+    public required IReadOnlyList<string> Classes { get; init; }
 
     /// <summary>Where the images came from, for the user to read.</summary>
-    public string Source { get; }
+    public required string Source { get; init; }
 
     /// <summary>The augmented training set, whose epoch the trainer advances; null without augmentation.</summary>
-    public TransformedDataset? Augmented { get; }
+    public TransformedDataset? Augmented { get; init; }
+
+    /// <summary>An image folder's files of each split and the files left out (null for IDX data).</summary>
+    public FolderSplit? Split { get; init; }
 
     /// <summary>Loads Fashion-MNIST from <paramref name="dataDir"/>, or the default place (NABLA_DATA_DIR, the Debian package, the embedded subset).</summary>
     public static (TensorDataset Train, TensorDataset Test, string Source) LoadFashionMnist(string? dataDir)
@@ -56,20 +56,56 @@ internal sealed class RunData
         }
     }
 
-    public static RunData Load(TrainConfig c)
+    /// <summary>The run's data: an image folder when <c>--data</c> names one, else Fashion-MNIST's IDX files.</summary>
+    public static RunData Load(TrainConfig c, Spectre.Console.IAnsiConsole? console = null, CancellationToken cancel = default) =>
+        c.Data is string dir && FolderData.IsImageFolder(dir) ? FolderData.Load(c, dir, console, cancel) : LoadIdx(c);
+
+    static RunData LoadIdx(TrainConfig c)
     {
+        if (c.ImageSize is int size && size != 28)
+            throw new CliException($"--image-size {size}: Fashion-MNIST's IDX images are 28 x 28 (write them as an image folder with nabla data export-images to train at another size)");
+        if (c.Model == ModelKind.ResNet18ImageNet)
+            throw new CliException("--model resnet18-imagenet needs an image folder (--data DIR); write Fashion-MNIST as one with nabla data export-images");
         var (fullTrain, fullTest, source) = LoadFashionMnist(c.Data);
         var splitGenerator = new Generator(Seeds.Of(c.Seed, Seeds.Split));
-        IDataset pool = fullTrain;
+        var (trainSet, validationSet) = SplitTraining(c, fullTrain, splitGenerator, source);
+        var norm = InputNormalization.Fit(c.Normalize, trainSet);
+
+        // Normalize every image once; the subsets keep their indices into the normalized copy.
+        var normalizedTrain = new TensorDataset(norm.Apply(fullTrain.Inputs), fullTrain.Targets);
+        var test = new TensorDataset(norm.Apply(fullTest.Inputs), fullTest.Targets);
+        IDataset train = Reindex(trainSet, normalizedTrain);
+        IDataset? validation = validationSet is null ? null : Reindex(validationSet, normalizedTrain);
+
+        TransformedDataset? augmented = null;
+        if (Policy(c.Augment, c.Erasing, norm.AsTransform(), 28, c.ColorJitter) is ITransform transform)
+        {
+            // Augmentations work on [0, 1] pixels; normalization comes last.
+            augmented = new TransformedDataset(Reindex(trainSet, fullTrain), transform, Seeds.Of(c.Seed, Seeds.Augment));
+            train = augmented;
+        }
+        return new RunData
+        {
+            Train = train, Validation = validation, Test = test, Normalization = norm, Shape = Presets.FashionMnist,
+            Classes = FashionMnist.Classes, Source = source, Augmented = augmented,
+        };
+    }
+
+    /// <summary>
+    /// The training pool (--train-samples of it, stratified), less the validation split (--val-split,
+    /// stratified, unless <paramref name="validation"/> is given), bootstrapped with --bootstrap.
+    /// </summary>
+    internal static (IDataset Train, IDataset? Validation) SplitTraining(TrainConfig c, IDataset pool, Generator splitGenerator, string source, IDataset? validation = null)
+    {
         if (c.TrainSamples is int wanted)
         {
-            if (wanted > fullTrain.Count)
-                throw new CliException($"--train-samples {wanted} is more than the {fullTrain.Count} training images of {source}");
-            pool = Dataset.StratifiedSplit(fullTrain, (double)wanted / fullTrain.Count, splitGenerator).First;
+            if (wanted > pool.Count)
+                throw new CliException($"--train-samples {wanted} is more than the {pool.Count} training images of {source}");
+            pool = Dataset.StratifiedSplit(pool, (double)wanted / pool.Count, splitGenerator).First;
         }
         IDataset trainSet = pool;
-        IDataset? validationSet = null;
-        if (c.ValSplit > 0)
+        IDataset? validationSet = validation;
+        if (validation is null && c.ValSplit > 0)
         {
             var (val, rest) = Dataset.StratifiedSplit(pool, c.ValSplit, splitGenerator);
             if (val.Count == 0 || rest.Count == 0)
@@ -78,22 +114,7 @@ internal sealed class RunData
         }
         if (c.Bootstrap)
             trainSet = Dataset.Bootstrap(trainSet, new Generator(Seeds.Of(c.Seed, Seeds.Bootstrap)));
-        var stats = ChannelStats.Compute(trainSet);
-
-        // Normalize every image once; the subsets keep their indices into the normalized copy.
-        var normalizedTrain = new TensorDataset(stats.Apply(fullTrain.Inputs), fullTrain.Targets);
-        var test = new TensorDataset(stats.Apply(fullTest.Inputs), fullTest.Targets);
-        IDataset train = Reindex(trainSet, normalizedTrain);
-        IDataset? validation = validationSet is null ? null : Reindex(validationSet, normalizedTrain);
-
-        TransformedDataset? augmented = null;
-        if (Policy(c.Augment, c.Erasing, stats) is ITransform transform)
-        {
-            // Augmentations work on [0, 1] pixels; normalization comes last.
-            augmented = new TransformedDataset(Reindex(trainSet, fullTrain), transform, Seeds.Of(c.Seed, Seeds.Augment));
-            train = augmented;
-        }
-        return new RunData(train, validation, test, stats, source, augmented);
+        return (trainSet, validationSet);
     }
 
     /// <summary>
@@ -114,29 +135,51 @@ internal sealed class RunData
         public Batch Apply(Batch batch, Generator generator) => (generator.NextDouble() < 0.5 ? a : b).Apply(batch, generator);
     }
 
-    /// <summary>The training transform of an augmentation policy, ending with normalization; null for none.</summary>
-    public static ITransform? Policy(AugmentKind augment, double erasing, ChannelStats? stats)
+    /// <summary>
+    /// The training transform of an augmentation policy for <paramref name="size"/> x <paramref name="size"/>
+    /// images, then colour jitter, then <paramref name="normalize"/>, then random erasing; null when there is nothing to do.
+    /// </summary>
+    public static ITransform? Policy(AugmentKind augment, double erasing, ITransform? normalize, int size = 28, string? colorJitter = null)
     {
         var steps = new List<ITransform>();
-        if (augment != AugmentKind.None)
+        switch (augment)
         {
-            steps.Add(new RandomCrop(28, padding: 2));
-            if (augment != AugmentKind.Crop) steps.Add(new HorizontalFlip());
-            if (augment == AugmentKind.RandAugment) steps.Add(new RandAugment(2, 9));
-            else if (augment == AugmentKind.TrivialAugment) steps.Add(new TrivialAugmentWide());
+            case AugmentKind.None:
+                break;
+            case AugmentKind.Scale:
+                // ResNet's scale augmentation: shorter side L in [256, 480] for 224 crops, proportional otherwise.
+                steps.Add(new RandomResize((int)Math.Round(size * 256 / 224.0), (int)Math.Round(size * 480 / 224.0)));
+                steps.Add(new RandomCrop(size));
+                steps.Add(new HorizontalFlip());
+                break;
+            case AugmentKind.ResizedCrop:
+                steps.Add(new RandomResizedCrop(size));
+                steps.Add(new HorizontalFlip());
+                break;
+            default:
+                steps.Add(new RandomCrop(size, padding: Math.Max(1, size / 14)));
+                if (augment != AugmentKind.Crop) steps.Add(new HorizontalFlip());
+                if (augment == AugmentKind.RandAugment) steps.Add(new RandAugment(2, 9));
+                else if (augment == AugmentKind.TrivialAugment) steps.Add(new TrivialAugmentWide());
+                break;
+        }
+        if (colorJitter is not null)
+        {
+            var (b, c, s, h) = TrainConfig.ParseJitter(colorJitter);
+            steps.Add(new ColorJitter(b, c, s, h));
         }
         if (steps.Count == 0 && erasing == 0) return null;
-        if (stats is not null) steps.Add(new Normalize(stats.Mean.ToArray(), stats.Std.ToArray()));
+        if (normalize is not null) steps.Add(normalize);
         // Erasing comes after normalization, as in torchvision's recipes: the erased patch is the mean (0).
         if (erasing > 0) steps.Add(new RandomErasing(erasing));
         return new Compose([.. steps]);
     }
 
     // The same samples, read from another dataset with the same indices (a normalized or raw copy).
-    static IDataset Reindex(IDataset subset, TensorDataset source) =>
+    static IDataset Reindex(IDataset subset, IDataset source) =>
         subset is Subset s ? Remap(s, source) : source;
 
-    static Subset Remap(Subset s, TensorDataset source)
+    static Subset Remap(Subset s, IDataset source)
     {
         if (s.Dataset is Subset inner)
         {

@@ -8,27 +8,36 @@ namespace Nabla.Cli;
 /// <summary>
 /// A trained model as a run folder keeps it: <c>model.safetensors</c> holds the state dict under
 /// PyTorch's key names (it loads in PyTorch with <c>safetensors.torch.load_file</c>), and, in its
-/// metadata, the configuration that built the model, the normalization statistics of its training
-/// set and the class names — everything <c>nabla eval</c> and <c>nabla predict</c> need.
+/// metadata, the configuration that built the model, the input normalization fitted on its training
+/// set, the images' channels and size, the class names, and whether it was trained on an image folder
+/// — everything <c>nabla eval</c> and <c>nabla predict</c> need. Files saved before image folders
+/// existed (no <c>normalize</c> key) are Fashion-MNIST models: per-channel, 1 x 28 x 28, 10 classes.
 /// </summary>
-internal sealed record SavedModel(Sequential Model, TrainConfig Config, ChannelStats Stats, IReadOnlyList<string> Classes)
+internal sealed record SavedModel(Sequential Model, TrainConfig Config, InputNormalization Normalization, DataShape Shape, IReadOnlyList<string> Classes, bool FromFolder)
 {
     public const string FileName = "model.safetensors";
 
-    public static void Save(string path, Module model, TrainConfig config, ChannelStats stats)
+    /// <summary>The per-channel statistics (of a per-channel model).</summary>
+    public ChannelStats Stats => Normalization.Channels;
+
+    public static void Save(string path, Module model, TrainConfig config, RunData data)
     {
         var meta = new Dictionary<string, string>
         {
             ["format"] = "nabla.model.v1",
             ["config"] = config.ToJson().ToJsonString(),
-            ["mean"] = Floats(stats.Mean),
-            ["std"] = Floats(stats.Std),
-            ["classes"] = new JsonArray([.. FashionMnist.Classes.Select(c => (JsonNode)c)]).ToJsonString(),
+            ["normalize"] = TrainConfig.NormalizeWords.Of(data.Normalization.Kind),
+            ["mean"] = Floats(data.Normalization.Mean),
+            ["std"] = Floats(data.Normalization.Std),
+            ["channels"] = data.Shape.Channels.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["image_size"] = data.Shape.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["data"] = data.Split is null ? "idx" : "folder",
+            ["classes"] = new JsonArray([.. data.Classes.Select(c => (JsonNode)c)]).ToJsonString(),
         };
         SafeTensors.Save(path, model.StateDict(), meta);
     }
 
-    static string Floats(Tensor t) => new JsonArray([.. t.ToArray().Select(v => (JsonNode)v)]).ToJsonString();
+    static string Floats(float[] values) => new JsonArray([.. values.Select(v => (JsonNode)v)]).ToJsonString();
 
     /// <summary>Loads a model from a run folder or a model file; every problem is a one-line <see cref="CliException"/>.</summary>
     public static SavedModel Load(string runOrFile)
@@ -57,14 +66,23 @@ internal sealed record SavedModel(Sequential Model, TrainConfig Config, ChannelS
             var config = TrainConfig.From(values);
             var mean = ReadFloats(meta, "mean", path);
             var std = ReadFloats(meta, "std", path);
-            if (mean.Length != 1 || std.Length != 1 || !(std[0] > 0))
-                throw CliException.File($"{path}: metadata 'mean' and 'std' must hold one value each with std > 0");
             var classes = JsonNode.Parse(Required(meta, "classes", path)) is JsonArray names && names.All(n => n is JsonValue v && v.TryGetValue(out string? _))
                 ? names.Select(n => n!.GetValue<string>()).ToArray()
                 : throw CliException.File($"{path}: metadata 'classes' is not a list of class names");
-            if (classes.Length != Presets.Classes)
-                throw CliException.File($"{path}: metadata 'classes' names {classes.Length} classes; the presets predict {Presets.Classes}");
-            var model = Presets.Build(config, new Generator(0));
+            if (classes.Length < 2 || classes.Distinct().Count() != classes.Length)
+                throw CliException.File($"{path}: metadata 'classes' must name at least two distinct classes; got {classes.Length}");
+            bool legacy = !meta.ContainsKey("normalize");
+            var kind = legacy ? NormalizeKind.PerChannel
+                : TrainConfig.NormalizeWords.All.Contains(meta["normalize"]) ? TrainConfig.NormalizeWords.Parse(meta["normalize"])
+                : throw CliException.File($"{path}: metadata 'normalize' is '{meta["normalize"]}'; expected one of {string.Join(", ", TrainConfig.NormalizeWords.All)}");
+            int channels = legacy ? 1 : ReadInt(meta, "channels", path, 1, 3), size = legacy ? 28 : ReadInt(meta, "image_size", path, 8, 1024);
+            if (channels == 2) throw CliException.File($"{path}: metadata 'channels' must be 1 or 3; got 2");
+            int meanLength = kind switch { NormalizeKind.None => 0, NormalizeKind.PerChannel => channels, _ => channels * size * size };
+            if (mean.Length != meanLength || std.Length != (kind == NormalizeKind.None ? 0 : channels) || !std.All(v => v > 0 && float.IsFinite(v)) || !mean.All(float.IsFinite))
+                throw CliException.File($"{path}: metadata 'mean' and 'std' do not fit {TrainConfig.NormalizeWords.Of(kind)} normalization of {channels}-channel images " +
+                                        $"({meanLength} and {(kind == NormalizeKind.None ? 0 : channels)} finite values, std > 0; got {mean.Length} and {std.Length})");
+            var shape = new DataShape(channels, size, classes.Length);
+            var model = Presets.Build(config, shape, new Generator(0));
             var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var name in file.Names) state[name] = file.ReadTensor(name);
             try
@@ -76,7 +94,7 @@ internal sealed record SavedModel(Sequential Model, TrainConfig Config, ChannelS
                 throw CliException.File($"{path}: the weights do not fit a {TrainConfig.ModelWords.Of(config.Model)} model: {CommandShared.OneLine(e.Message)}");
             }
             model.Eval();
-            return new SavedModel(model, config, new ChannelStats(Tensor.FromArray(mean, 1), Tensor.FromArray(std, 1)), classes);
+            return new SavedModel(model, config, new InputNormalization(kind, mean, std), shape, classes, FromFolder: meta.TryGetValue("data", out var d) && d == "folder");
         }
         catch (SafeTensorsException e)
         {
@@ -98,6 +116,10 @@ internal sealed record SavedModel(Sequential Model, TrainConfig Config, ChannelS
 
     static string Required(IReadOnlyDictionary<string, string> meta, string key, string path) =>
         meta.TryGetValue(key, out var v) ? v : throw CliException.File($"{path}: metadata '{key}' is missing");
+
+    static int ReadInt(IReadOnlyDictionary<string, string> meta, string key, string path, int min, int max) =>
+        int.TryParse(Required(meta, key, path), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
+            ? v : throw CliException.File($"{path}: metadata '{key}' must be a whole number from {min} to {max}; got '{meta[key]}'");
 
     static float[] ReadFloats(IReadOnlyDictionary<string, string> meta, string key, string path) =>
         JsonNode.Parse(Required(meta, key, path)) is JsonArray a && a.All(n => n is JsonValue v && v.TryGetValue(out double _))

@@ -75,8 +75,16 @@ internal static class TrainCommand
     {
         var clock = Stopwatch.StartNew();
         Threading.NumThreads = config.Threads; // process-wide: set here, where the command starts its work
-        var data = RunData.Load(config);
-        var session = new TrainingSession(config, data);
+        var data = RunData.Load(config, console, cancel);
+        string splitFile = Path.Combine(run.Path, FolderSplit.FileName);
+        if (data.Split is { } split)
+        {
+            string json = split.ToJson().ToJsonString();
+            if (!resuming) RunFolder.WriteJson(splitFile, split.ToJson());
+            else if (!File.Exists(splitFile) || System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(splitFile))!.ToJsonString() != json)
+                throw CliException.File($"--resume: the images in {config.Data} are not those the run started with (its {splitFile} lists other files); start a new run");
+        }
+        var session = new TrainingSession(config, data, console);
         var trainer = session.Trainer;
         var past = new List<EpochRecord>();
         if (resuming)
@@ -144,13 +152,13 @@ internal static class TrainCommand
         int bestEpoch = runCallback.BestEpoch;
         if (config.Patience > 0 && bestEpoch > 0 && bestEpoch != records[^1].Epoch)
         {
-            session.Model.LoadStateDict(SavedModel.Load(run.Best).Model.StateDict());
+            session.FullModel.LoadStateDict(SavedModel.Load(run.Best).Model.StateDict());
             console.MarkupLineInterpolated($"Restored the weights of epoch {bestEpoch}, the best validation loss ({runCallback.BestValue:F4}).");
         }
 
         // The test loss is the plain cross-entropy (NLL), whatever label smoothing training used.
         var test = Metrics.Evaluate(session.Model, session.TestLoader, new CrossEntropyLoss(), topK: 5);
-        SavedModel.Save(run.Model, session.Model, config, data.Stats);
+        SavedModel.Save(run.Model, session.FullModel, config, data);
         double seconds = records.Sum(r => r.Seconds);
         var summary = new JsonObject
         {
@@ -164,17 +172,23 @@ internal static class TrainCommand
             ["restored_best_weights"] = config.Patience > 0 && bestEpoch > 0 && bestEpoch != records[^1].Epoch,
             ["stop_reason"] = stopReason,
             ["model"] = TrainConfig.ModelWords.Of(config.Model),
-            ["parameters"] = session.Model.ParameterCount(),
+            ["parameters"] = session.FullModel.ParameterCount(),
+            ["trained_parameters"] = session.Model.Parameters().Where(p => p.RequiresGrad).Sum(p => (long)p.Numel),
             ["data"] = data.Source,
+            ["classes"] = new JsonArray([.. data.Classes.Select(c => (JsonNode)c)]),
+            ["image_size"] = data.Shape.Size,
+            ["channels"] = data.Shape.Channels,
+            ["decode_seconds"] = data.Split is null ? null : Math.Round(data.Split.DecodeSeconds, 2),
+            ["skipped_files"] = data.Split is null ? null : data.Split.SkippedJson(),
             ["train_samples"] = data.Train.Count,
             ["val_samples"] = data.Validation?.Count ?? 0,
             ["test_samples"] = data.Test.Count,
             ["threads"] = config.Threads,
-            ["per_class_accuracy"] = CommandShared.PerClass(test.PerClassAccuracy),
+            ["per_class_accuracy"] = CommandShared.PerClass(test.PerClassAccuracy, data.Classes),
             ["confusion_matrix"] = CommandShared.Confusion(test.ConfusionMatrix),
         };
         RunFolder.WriteJson(run.Summary, summary);
-        run.WritePlots(records, $"{TrainConfig.ModelWords.Of(config.Model)} on Fashion-MNIST");
+        run.WritePlots(records, $"{TrainConfig.ModelWords.Of(config.Model)} on {(data.Split is null ? "Fashion-MNIST" : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(config.Data!))))}");
 
         var table = new Table().Border(TableBorder.Rounded).AddColumn("test").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("accuracy", Pct(test.Accuracy));
@@ -183,7 +197,7 @@ internal static class TrainCommand
         table.AddRow("epochs", records.Count.ToString(CultureInfo.InvariantCulture));
         table.AddRow("training time", ProgressView.Clock(seconds));
         console.Write(table);
-        console.MarkupLineInterpolated($"Wrote {run.Path}: model.safetensors, config.json, metrics.csv, summary.json, loss.png, accuracy.png ({ProgressView.Clock(clock.Elapsed.TotalSeconds)} in all).");
+        console.MarkupLineInterpolated($"Wrote {run.Path}: model.safetensors, config.json, {(data.Split is null ? "" : "split.json, ")}metrics.csv, summary.json, loss.png, accuracy.png ({ProgressView.Clock(clock.Elapsed.TotalSeconds)} in all).");
         return 0;
     }
 
@@ -212,7 +226,7 @@ internal static class TrainCommand
     {
         console.MarkupLineInterpolated($"[bold]nabla train[/] {(resuming ? "resuming " : "")}→ {run.Path}");
         console.MarkupLineInterpolated($"data: {data.Source}: {data.Train.Count:N0} training, {data.Validation?.Count ?? 0:N0} validation, {data.Test.Count:N0} test images");
-        console.MarkupLineInterpolated($"model: {TrainConfig.ModelWords.Of(c.Model)}, {s.Model.ParameterCount():N0} parameters; {c.Threads} threads");
+        console.MarkupLineInterpolated($"model: {TrainConfig.ModelWords.Of(c.Model)} for {data.Shape.Channels} x {data.Shape.Size} x {data.Shape.Size} images and {data.Shape.Classes} classes, {s.FullModel.ParameterCount():N0} parameters{(c.FreezeBackbone ? $" ({s.Model.ParameterCount():N0} trained: a linear probe)" : "")}; {c.Threads} threads");
         var grid = new Grid().AddColumn().AddColumn().AddColumn().AddColumn();
         var entries = c.ToJson().Select(kv => (kv.Key, kv.Value?.ToJsonString() ?? "null")).ToList();
         for (int i = 0; i < entries.Count; i += 2)
@@ -252,7 +266,7 @@ internal static class TrainCommand
             if (MetricMonitor.Improves(MonitorMode.Min, record.ValidationLoss, BestValue, hasBest: BestEpoch != 0, session.Config.MinDelta))
             {
                 (BestEpoch, BestValue) = (record.Epoch, record.ValidationLoss);
-                SavedModel.Save(run.Best, session.Model, session.Config, session.Data.Stats);
+                SavedModel.Save(run.Best, session.FullModel, session.Config, session.Data);
             }
             Checkpoint.Save(run.Checkpoint, session.Trainer, session.Generators);
             view.OnEpoch(record, session.Config.Epochs);

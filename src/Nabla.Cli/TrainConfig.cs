@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace Nabla.Cli;
 
 /// <summary>The model presets (see <see cref="Presets"/>).</summary>
-internal enum ModelKind { Cnn, Vgg, Mlp, Resnet }
+internal enum ModelKind { Cnn, Vgg, Mlp, Resnet, ResNet18ImageNet }
 
 /// <summary>The optimizers of <c>--optimizer</c>.</summary>
 internal enum OptimizerKind { AdamW, Adam, Sgd }
@@ -17,7 +17,10 @@ internal enum ScheduleKind { Cosine, OneCycle, Step, Plateau, None }
 internal enum InitKind { Kaiming, Xavier, Default }
 
 /// <summary>The augmentation policies of <c>--augment</c>.</summary>
-internal enum AugmentKind { None, Crop, FlipCrop, RandAugment, TrivialAugment }
+internal enum AugmentKind { None, Crop, FlipCrop, Scale, ResizedCrop, RandAugment, TrivialAugment }
+
+/// <summary>How inputs are normalized (<c>--normalize</c>).</summary>
+internal enum NormalizeKind { PerChannel, MeanImage, None }
 
 /// <summary>How weight decay is applied (<c>--weight-decay-mode</c>).</summary>
 internal enum DecayMode { Decoupled, L2 }
@@ -47,13 +50,15 @@ internal sealed class Words<T>(params (T Value, string Word)[] pairs) where T : 
 /// </remarks>
 internal sealed record TrainConfig
 {
-    public static readonly Words<ModelKind> ModelWords = new((ModelKind.Cnn, "cnn"), (ModelKind.Vgg, "vgg"), (ModelKind.Mlp, "mlp"), (ModelKind.Resnet, "resnet"));
+    public static readonly Words<ModelKind> ModelWords = new((ModelKind.Cnn, "cnn"), (ModelKind.Vgg, "vgg"), (ModelKind.Mlp, "mlp"), (ModelKind.Resnet, "resnet"),
+        (ModelKind.ResNet18ImageNet, "resnet18-imagenet"));
     public static readonly Words<OptimizerKind> OptimizerWords = new((OptimizerKind.AdamW, "adamw"), (OptimizerKind.Adam, "adam"), (OptimizerKind.Sgd, "sgd"));
     public static readonly Words<ScheduleKind> ScheduleWords = new((ScheduleKind.Cosine, "cosine"), (ScheduleKind.OneCycle, "onecycle"),
         (ScheduleKind.Step, "step"), (ScheduleKind.Plateau, "plateau"), (ScheduleKind.None, "none"));
     public static readonly Words<InitKind> InitWords = new((InitKind.Kaiming, "kaiming"), (InitKind.Xavier, "xavier"), (InitKind.Default, "default"));
     public static readonly Words<AugmentKind> AugmentWords = new((AugmentKind.None, "none"), (AugmentKind.Crop, "crop"), (AugmentKind.FlipCrop, "flip-crop"),
-        (AugmentKind.RandAugment, "randaugment"), (AugmentKind.TrivialAugment, "trivialaugment"));
+        (AugmentKind.Scale, "scale"), (AugmentKind.ResizedCrop, "resized-crop"), (AugmentKind.RandAugment, "randaugment"), (AugmentKind.TrivialAugment, "trivialaugment"));
+    public static readonly Words<NormalizeKind> NormalizeWords = new((NormalizeKind.PerChannel, "per-channel"), (NormalizeKind.MeanImage, "mean-image"), (NormalizeKind.None, "none"));
     public static readonly Words<DecayMode> DecayModeWords = new((DecayMode.Decoupled, "decoupled"), (DecayMode.L2, "l2"));
 
     /// <summary>The preset names, for help and tests.</summary>
@@ -61,6 +66,10 @@ internal sealed record TrainConfig
 
     public ModelKind Model { get; init; }
     public int Width { get; init; }
+    public bool FreezeBackbone { get; init; }
+    public double? BackboneLr { get; init; }
+    public int? ImageSize { get; init; }
+    public NormalizeKind Normalize { get; init; }
     public int Epochs { get; init; }
     public int BatchSize { get; init; }
     public OptimizerKind Optimizer { get; init; }
@@ -77,6 +86,7 @@ internal sealed record TrainConfig
     public double Dropout { get; init; }
     public bool BatchNorm { get; init; }
     public AugmentKind Augment { get; init; }
+    public string? ColorJitter { get; init; }
     public double Erasing { get; init; }
     public double Mixup { get; init; }
     public double Cutmix { get; init; }
@@ -87,6 +97,7 @@ internal sealed record TrainConfig
     public double ValSplit { get; init; }
     public bool Bootstrap { get; init; }
     public int? TrainSamples { get; init; }
+    public double TestSplit { get; init; }
     public int Seed { get; init; }
     public int Threads { get; init; }
     public int Workers { get; init; }
@@ -96,17 +107,29 @@ internal sealed record TrainConfig
     /// <summary>Every option of <c>nabla train</c>, declared once, in the order help and config.json show them.</summary>
     public static readonly Setting[] Settings =
     [
-        Setting.Choice("--model", "model preset: cnn (two conv blocks), vgg (two convolutions per block), mlp (784-512-256-10), resnet (ResNet-8)",
+        Setting.Choice("--model", "model: cnn (two conv blocks), vgg (two convolutions per block), mlp (two hidden layers), resnet (ResNet-8), " +
+            "all from scratch and sized to the images; resnet18-imagenet (the ImageNet-pretrained ResNet-18 with a new linear head)",
             ModelWords, c => c.Model, (c, v) => c with { Model = v }, _ => ModelKind.Cnn),
+        Setting.Switch("--freeze-backbone", "resnet18-imagenet: train the head only, a linear probe on features computed once (default off: fine-tune everything)",
+            c => c.FreezeBackbone, (c, v) => c with { FreezeBackbone = v }, _ => false),
+        Setting.OptionalNumber("--backbone-lr", "resnet18-imagenet fine-tuning: the pretrained layers' peak learning rate (default a tenth of --lr)",
+            c => c.BackboneLr, (c, v) => c with { BackboneLr = v }, v => v > 0 && v <= 10 ? null : $"--backbone-lr must be positive and at most 10; got {Fmt(v)}"),
+        Setting.OptionalInt("--image-size", "image folders: the working resolution, images resized (shorter side) and centre-cropped to it " +
+            "(default 224 for resnet18-imagenet; else the images' median shorter side, at most 64); Fashion-MNIST's IDX files are 28",
+            c => c.ImageSize, (c, v) => c with { ImageSize = v }, v => v is >= 8 and <= 1024 ? null : $"--image-size must be between 8 and 1024; got {v}"),
+        Setting.Choice("--normalize", "input normalization, from the training images: per-channel (mean and std of each channel), mean-image " +
+            "(subtract the mean image, AlexNet's, then divide by each channel's std), none; resnet18-imagenet has its own (BGR, 0-255, ImageNet mean image) and takes none",
+            NormalizeWords, c => c.Normalize, (c, v) => c with { Normalize = v }, c => c.Model == ModelKind.ResNet18ImageNet ? NormalizeKind.None : NormalizeKind.PerChannel),
         Setting.Int("--width", "multiply every layer's channels or units by this (default 1)", c => c.Width, (c, v) => c with { Width = v }, _ => 1,
             v => v is >= 1 and <= 64 ? null : $"--width must be between 1 and 64; got {v}"),
         Setting.Int("--epochs", "epochs to train (default 10)", c => c.Epochs, (c, v) => c with { Epochs = v }, _ => 10,
             v => v >= 1 ? null : $"--epochs must be at least 1; got {v}"),
-        Setting.Int("--batch-size", "samples per batch (default 128)", c => c.BatchSize, (c, v) => c with { BatchSize = v }, _ => 128,
+        Setting.Int("--batch-size", "samples per batch (default 128; 32 for resnet18-imagenet)", c => c.BatchSize, (c, v) => c with { BatchSize = v },
+            c => c.Model == ModelKind.ResNet18ImageNet ? 32 : 128,
             v => v is >= 1 and <= 65536 ? null : $"--batch-size must be between 1 and 65536; got {v}"),
         Setting.Choice("--optimizer", "optimizer (default adamw)", OptimizerWords, c => c.Optimizer, (c, v) => c with { Optimizer = v }, _ => OptimizerKind.AdamW),
-        Setting.Number("--lr", "peak learning rate (default 1e-3 for adam/adamw, 0.05 for sgd)", c => c.Lr, (c, v) => c with { Lr = v },
-            c => c.Optimizer == OptimizerKind.Sgd ? 0.05 : 1e-3, v => v > 0 && v <= 10 ? null : $"--lr must be positive and at most 10; got {Fmt(v)}"),
+        Setting.Number("--lr", "peak learning rate (default 1e-3 for adam/adamw, 0.05 for sgd; ten times that for a --freeze-backbone linear probe)", c => c.Lr, (c, v) => c with { Lr = v },
+            c => (c.Optimizer == OptimizerKind.Sgd ? 0.05 : 1e-3) * (c.FreezeBackbone ? 10 : 1), v => v > 0 && v <= 10 ? null : $"--lr must be positive and at most 10; got {Fmt(v)}"),
         Setting.Number("--momentum", "SGD momentum (default 0.9)", c => c.Momentum, (c, v) => c with { Momentum = v }, _ => 0.9,
             v => v >= 0 && v < 1 ? null : $"--momentum must be in [0, 1); got {Fmt(v)}"),
         Setting.Switch("--nesterov", "Nesterov momentum for SGD (default off)", c => c.Nesterov, (c, v) => c with { Nesterov = v }, _ => false),
@@ -129,8 +152,12 @@ internal sealed record TrainConfig
             _ => 0.25, v => v >= 0 && v < 1 ? null : $"--dropout must be in [0, 1); got {Fmt(v)}"),
         Setting.Switch("--batch-norm", "batch normalization after each convolution or hidden layer (default on; --no-batch-norm)",
             c => c.BatchNorm, (c, v) => c with { BatchNorm = v }, _ => true),
-        Setting.Choice("--augment", "augmentation policy: none, crop (random 28x28 crop of the image padded by 2 pixels), flip-crop (crop and horizontal flip), randaugment or trivialaugment (flip-crop plus the policy)",
+        Setting.Choice("--augment", "augmentation policy: none, crop (random crop of the image padded by 1/14 of its side: 2 pixels at 28), flip-crop (crop and horizontal flip), " +
+            "scale (shorter side to a random L in [256, 480] for 224 crops, proportional for other sizes, then a random crop and a flip), resized-crop (Inception's random-sized crop and a flip), " +
+            "randaugment or trivialaugment (flip-crop plus the policy)",
             AugmentWords, c => c.Augment, (c, v) => c with { Augment = v }, _ => AugmentKind.None),
+        Setting.Text("--color-jitter", "colour jitter after the geometric augmentation: B,C,S,H, the brightness, contrast and saturation factors' spread and the hue shift (e.g. 0.4,0.4,0.4,0.1; default off)",
+            c => c.ColorJitter, (c, v) => c with { ColorJitter = v }, v => v is null ? null : JitterError(v)),
         Setting.Number("--erasing", "probability of random erasing after augmentation (default 0)", c => c.Erasing, (c, v) => c with { Erasing = v }, _ => 0,
             v => v >= 0 && v <= 1 ? null : $"--erasing must be a probability in [0, 1]; got {Fmt(v)}"),
         Setting.Number("--mixup", "MixUp: blend each batch's images and labels with lam ~ Beta(alpha, alpha); this is alpha (default 0: off; 0.2 is usual)",
@@ -151,13 +178,16 @@ internal sealed record TrainConfig
             c => c.Bootstrap, (c, v) => c with { Bootstrap = v }, _ => false),
         Setting.OptionalInt("--train-samples", "train on this many samples of the training split (stratified; default all)", c => c.TrainSamples,
             (c, v) => c with { TrainSamples = v }, v => v >= 10 ? null : $"--train-samples must be at least 10; got {v}"),
+        Setting.Number("--test-split", "image folders without a test/ folder: the fraction of the images held out for testing, stratified (default 0.2)",
+            c => c.TestSplit, (c, v) => c with { TestSplit = v }, _ => 0.2, v => v > 0 && v < 1 ? null : $"--test-split must be in (0, 1); got {Fmt(v)}"),
         Setting.Int("--seed", "seed of every random stream (default 0)", c => c.Seed, (c, v) => c with { Seed = v }, _ => 0,
             v => v >= 0 ? null : $"--seed must be non-negative; got {v}"),
         Setting.Int("--threads", "compute threads (default NABLA_NUM_THREADS or the processor count)", c => c.Threads, (c, v) => c with { Threads = v },
             _ => Threading.NumThreads, v => ThreadsError(v)),
         Setting.Int("--workers", "background threads preparing batches (default 0, or 1 with augmentation)", c => c.Workers, (c, v) => c with { Workers = v },
             c => c.Augment == AugmentKind.None && c.Erasing == 0 ? 0 : 1, v => v is >= 0 and <= 64 ? null : $"--workers must be between 0 and 64; got {v}"),
-        Setting.Text("--data", "folder with Fashion-MNIST's IDX files, raw or .gz (default NABLA_DATA_DIR, then /usr/share/datasets/fashion-mnist, then the embedded subset)",
+        Setting.Text("--data", "an image folder (one sub-folder of PNG, JPEG, BMP or WebP files per class, optionally under train/, val/ and test/), " +
+            "or a folder with Fashion-MNIST's IDX files, raw or .gz (default NABLA_DATA_DIR, then /usr/share/datasets/fashion-mnist, then the embedded subset)",
             c => c.Data, (c, v) => c with { Data = v }),
         Setting.Text("--out", "run folder to write (default runs/<date>-<time>-<model>)", c => c.Out, (c, v) => c with { Out = v }),
     ];
@@ -212,11 +242,41 @@ internal sealed record TrainConfig
             }
         }
         Require(!(Model == ModelKind.Resnet && !BatchNorm) ? null : "--no-batch-norm is not available for --model resnet: its residual blocks are built with batch norm");
+        bool pretrained = Model == ModelKind.ResNet18ImageNet;
+        Require(pretrained || !FreezeBackbone ? null : "--freeze-backbone needs --model resnet18-imagenet (the from-scratch presets have no pretrained backbone)");
+        Require(pretrained && !FreezeBackbone || BackboneLr is null ? null
+            : "--backbone-lr needs --model resnet18-imagenet without --freeze-backbone (it is the learning rate of the pretrained layers being fine-tuned)");
+        Require(!pretrained || ImageSize is null || (ImageSize % 32 == 0 && ImageSize >= 64) ? null
+            : $"--image-size for --model resnet18-imagenet must be a multiple of 32 from 64 up (its five stride-2 stages must divide evenly; 224 is what it was trained at); got {ImageSize}");
+        Require(!pretrained || Normalize == NormalizeKind.None ? null
+            : "--normalize must be none for --model resnet18-imagenet: the model applies its own ImageNet preprocessing (BGR, 0-255, the ImageNet mean image)");
+        Require(!(FreezeBackbone && (Augment != AugmentKind.None || ColorJitter is not null || Erasing > 0 || Mixup > 0 || Cutmix > 0)) ? null
+            : "--freeze-backbone computes each image's features once, so it cannot train on augmented images: drop --augment, --color-jitter, --erasing, --mixup and --cutmix, or fine-tune");
 
         static void Require(string? problem)
         {
             if (problem is not null) throw new CliException(problem);
         }
+    }
+
+    /// <summary>The four factors of <c>--color-jitter B,C,S,H</c>.</summary>
+    public static (double Brightness, double Contrast, double Saturation, double Hue) ParseJitter(string text)
+    {
+        var parts = text.Split(',');
+        var v = parts.Select(p => double.TryParse(p.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : double.NaN).ToArray();
+        return (v[0], v[1], v[2], v[3]);
+    }
+
+    static string? JitterError(string text)
+    {
+        var parts = text.Split(',');
+        if (parts.Length != 4)
+            return $"--color-jitter takes four numbers B,C,S,H (brightness, contrast, saturation, hue; e.g. 0.4,0.4,0.4,0.1); got '{text}'";
+        var (b, c, s, h) = ParseJitter(text);
+        if (new[] { b, c, s, h }.Any(double.IsNaN)) return $"--color-jitter: '{text}' is not four numbers B,C,S,H";
+        if (b < 0 || c < 0 || s < 0) return $"--color-jitter: brightness, contrast and saturation must be non-negative; got '{text}'";
+        if (h < 0 || h > 0.5) return $"--color-jitter: the hue shift must be in [0, 0.5]; got {Fmt(h)}";
+        return b + c + s + h == 0 ? "--color-jitter 0,0,0,0 changes nothing; leave it out" : null;
     }
 
     static string? ThreadsError(int threads) => threads is < 1 or > 1024 ? $"--threads must be between 1 and 1024; got {threads}" : null;

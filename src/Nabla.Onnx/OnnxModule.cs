@@ -132,13 +132,20 @@ public sealed class OnnxModule : Module
     public IReadOnlyDictionary<string, string> Metadata => _graph.Metadata;
 
     /// <summary>
+    /// Whether inputs may have other sizes after the channel dimension than the file declares (only
+    /// the rank and the channels are then checked): a convolutional network cut before its fixed-size
+    /// layers (<see cref="WithOutput"/>) runs at any image size its strides allow. Default false.
+    /// </summary>
+    public bool AnyImageSize { get; set; }
+
+    /// <summary>
     /// A module computing the value <paramref name="valueName"/> instead (a feature layer of a
     /// pretrained network), with only the nodes it needs. It shares this module's parameters and buffers.
     /// </summary>
     public OnnxModule WithOutput(string valueName)
     {
         CheckValue(valueName);
-        var cut = new OnnxModule(_graph, _allParameters, _allBuffers, valueName);
+        var cut = new OnnxModule(_graph, _allParameters, _allBuffers, valueName) { AnyImageSize = AnyImageSize };
         cut.Train(IsTraining);
         return cut;
     }
@@ -192,7 +199,7 @@ public sealed class OnnxModule : Module
         foreach (var (name, declared) in _graph.Inputs)
         {
             if (!inputs.TryGetValue(name, out var x)) continue;
-            CheckInput(name, declared, x.Shape);
+            CheckInput(name, declared, x.Shape, AnyImageSize);
             env[name] = x;
         }
         var keep = outputs.ToHashSet(StringComparer.Ordinal);
@@ -231,9 +238,10 @@ public sealed class OnnxModule : Module
         throw new OnnxImportException($"OnnxModule: value '{name}' was not computed (input missing?)");
     }
 
-    static void CheckInput(string name, int?[] declared, int[] shape)
+    static void CheckInput(string name, int?[] declared, int[] shape, bool anyImageSize)
     {
-        bool fits = declared.Length == 0 || (shape.Length == declared.Length && Enumerable.Range(1, shape.Length - 1).All(i => declared[i] is not int d || d == shape[i]));
+        int checkedDims = anyImageSize ? Math.Min(2, shape.Length) : shape.Length;
+        bool fits = declared.Length == 0 || (shape.Length == declared.Length && Enumerable.Range(1, checkedDims - 1).All(i => declared[i] is not int d || d == shape[i]));
         if (!fits)
             throw new ShapeException("OnnxModule", $"input '{name}' of shape [{string.Join(", ", declared.Select((d, i) => i == 0 ? "N" : d?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"))}]", ShapeException.Str(shape));
     }

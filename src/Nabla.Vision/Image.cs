@@ -7,7 +7,7 @@ namespace Nabla.Vision;
 public static class Image
 {
     /// <summary>
-    /// Decodes a PNG, JPEG or BMP file into a float tensor of shape (3, H, W) (RGB), or (1, H, W)
+    /// Decodes a PNG, JPEG, BMP or WebP file into a float tensor of shape (3, H, W) (RGB), or (1, H, W)
     /// when <paramref name="grayscale"/>, with values in [0, 1] (byte / 255), as torchvision's
     /// <c>ToTensor()</c> after <c>PIL.Image.open(path).convert("RGB")</c>.
     /// </summary>
@@ -16,7 +16,7 @@ public static class Image
     /// as PIL's <c>convert("L")</c>. The dimensions are read from the header and checked against
     /// <paramref name="limits"/> (<see cref="ImageLimits.Default"/> when null) before decoding.
     /// </remarks>
-    /// <exception cref="DataFormatException">The file is not a PNG, JPEG or BMP image, is truncated or corrupt, or is over the limits.</exception>
+    /// <exception cref="DataFormatException">The file is not a PNG, JPEG, BMP or WebP image, is truncated or corrupt, or is over the limits.</exception>
     public static Tensor Load(string path, bool grayscale = false, ImageLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(path);

@@ -4,7 +4,7 @@ using SkiaSharp;
 
 namespace Nabla.Vision;
 
-/// <summary>Decodes PNG, JPEG and BMP files into (C, H, W) tensors in [0, 1], header checked first.</summary>
+/// <summary>Decodes PNG, JPEG, BMP and WebP files into (C, H, W) tensors in [0, 1], header checked first.</summary>
 internal static class ImageDecoder
 {
     const string Format = "image";
@@ -22,10 +22,10 @@ internal static class ImageDecoder
     {
         using var data = SKData.CreateCopy(bytes);
         using var codec = SKCodec.Create(data)
-            ?? throw new DataFormatException(Format, name, "not a PNG, JPEG or BMP image (no decoder recognises its header)");
+            ?? throw new DataFormatException(Format, name, "not a PNG, JPEG, BMP or WebP image (no decoder recognises its header)");
         var encoded = codec.EncodedFormat;
-        if (encoded is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Bmp))
-            throw new DataFormatException(Format, name, $"unsupported image format {encoded}; expected PNG, JPEG or BMP");
+        if (encoded is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Bmp or SKEncodedImageFormat.Webp))
+            throw new DataFormatException(Format, name, $"unsupported image format {encoded}; expected PNG, JPEG, BMP or WebP");
         int width = codec.Info.Width, height = codec.Info.Height;
         if (width <= 0 || height <= 0)
             throw new DataFormatException(Format, name, $"the header declares an empty image of {width} x {height} pixels");

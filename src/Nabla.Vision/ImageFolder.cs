@@ -9,7 +9,7 @@ namespace Nabla.Vision;
 /// <remarks>
 /// Classes are the sub-folder names sorted ordinally (as Python's <c>sorted</c>), numbered from 0;
 /// the files of each class are found recursively (folders and file names sorted ordinally), so
-/// indices match PyTorch's for the same tree. Files ending in .png, .jpg, .jpeg or .bmp (any case)
+/// indices match PyTorch's for the same tree. Files ending in .png, .jpg, .jpeg, .bmp or .webp (any case)
 /// are samples; other files are ignored.
 /// Sample i is (image, class): the image of shape (3, H, W), or (1, H, W) with grayscale, with values
 /// in [0, 1]; the class a scalar tensor. Images are decoded on each <see cref="Get"/> (nothing is
@@ -18,7 +18,7 @@ namespace Nabla.Vision;
 /// </remarks>
 public sealed class ImageFolder : IDataset
 {
-    static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp"];
+    static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".webp"];
 
     readonly (string Path, int Class)[] _samples;
 
@@ -81,7 +81,7 @@ public sealed class ImageFolder : IDataset
     public int Count => _samples.Length;
 
     /// <inheritdoc/>
-    /// <exception cref="DataFormatException">The file is not a PNG, JPEG or BMP image, is truncated, or is over the limits.</exception>
+    /// <exception cref="DataFormatException">The file is not a PNG, JPEG, BMP or WebP image, is truncated, or is over the limits.</exception>
     public Sample Get(int index)
     {
         ImageTensor.CheckIndex(index, Count);
