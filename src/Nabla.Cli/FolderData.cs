@@ -30,8 +30,7 @@ internal static class FolderData
 
     /// <summary>Whether <paramref name="dir"/> is an image folder rather than a folder of IDX files.</summary>
     public static bool IsImageFolder(string dir) =>
-        Directory.Exists(dir) && !Directory.EnumerateFiles(dir).Any(f => Path.GetFileName(f).Contains("-ubyte", StringComparison.Ordinal))
-        && Directory.EnumerateDirectories(dir).Any();
+        Directory.Exists(dir) && !Directory.EnumerateFiles(dir).Any(f => Path.GetFileName(f).Contains("-ubyte", StringComparison.Ordinal));
 
     /// <summary>The class folders of <paramref name="dir"/> (or of its train/, val/ and test/), every problem a one-line error.</summary>
     internal static (ImageFolder Train, ImageFolder? Val, ImageFolder? Test) Scan(string dir)
@@ -107,7 +106,7 @@ internal static class FolderData
     }
 
     /// <summary>Refuses a working resolution whose bytes would not fit in memory, naming one that would.</summary>
-    static void CheckMemory(int images, int size)
+    internal static void CheckMemory(int images, int size)
     {
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         long budget = available / 2;

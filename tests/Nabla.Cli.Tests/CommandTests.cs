@@ -301,7 +301,7 @@ public class PresetTests
     {
         var flags = new List<string> { "--model", model, batchNorm ? "--batch-norm" : "--no-batch-norm" };
         var c = TrainConfig.From(ArgParser.Parse("train", flags, TrainCommand.Options).Options);
-        var net = Presets.Build(c, new Generator(1));
+        var net = Presets.Build(c, Presets.FashionMnist, new Generator(1));
         net.Eval();
         using var noGrad = Autograd.NoGrad();
         Assert.Equal([3, 10], net.Forward(Tensor.Randn(3, 1, 28, 28)).Shape.ToArray());
@@ -314,7 +314,7 @@ public class PresetTests
     public void Initialization_HasTheTextbookVariance(string init, double variance)
     {
         var c = TrainConfig.From(ArgParser.Parse("train", ["--init", init], TrainCommand.Options).Options);
-        var net = Presets.Build(c, new Generator(2));
+        var net = Presets.Build(c, Presets.FashionMnist, new Generator(2));
         var conv2 = net.Modules().OfType<Conv2d>().ElementAt(1); // 64 x 32 x 3 x 3: 18,432 weights
         var w = conv2.Weight.Data.ToArray();
         double mean = w.Average(v => (double)v), var = w.Average(v => (v - mean) * (v - mean));
@@ -333,9 +333,14 @@ public sealed class SavedModelMetadataTests : IDisposable
     [Theory]
     [InlineData("classes", "null", "metadata 'classes' is not a list of class names")]
     [InlineData("classes", "[null]", "metadata 'classes' is not a list of class names")]
-    [InlineData("classes", "[\"a\", \"b\"]", "metadata 'classes' names 2 classes")]
+    [InlineData("classes", "[\"a\", \"b\"]", "the weights do not fit a mlp model")]
+    [InlineData("classes", "[\"a\"]", "metadata 'classes' must name at least two distinct classes; got 1")]
+    [InlineData("channels", "2", "metadata 'channels' must be 1 or 3; got 2")]
+    [InlineData("image_size", "-5", "metadata 'image_size' must be a whole number from 8 to 1024; got '-5'")]
+    [InlineData("normalize", "zscore", "metadata 'normalize' is 'zscore'; expected one of per-channel, mean-image, none")]
+    [InlineData("mean", "[0.1, 0.2]", "metadata 'mean' and 'std' do not fit per-channel normalization of 1-channel images")]
     [InlineData("mean", "[null]", "metadata 'mean' is not a list of numbers")]
-    [InlineData("std", "[0]", "metadata 'mean' and 'std' must hold one value each with std > 0")]
+    [InlineData("std", "[0]", "metadata 'mean' and 'std' do not fit per-channel normalization of 1-channel images (1 and 1 finite values, std > 0; got 1 and 1)")]
     [InlineData("config", "{\"epochs\": \"x\"}", "config 'epochs' must be a whole number")]
     [InlineData("config", "{\"lrr\": 1}", "metadata 'config' has an unknown key 'lrr'")]
     [InlineData("config", "not json", "corrupt metadata")]

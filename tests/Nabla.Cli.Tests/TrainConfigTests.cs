@@ -54,7 +54,7 @@ public sealed class TrainConfigTests : IDisposable
     [InlineData("""{ "epochs": 2.5 }""", "'epochs' must be a whole number; got 2.5")]
     [InlineData("""{ "lr": "0.1" }""", "'lr' must be a number")]
     [InlineData("""{ "batch_norm": 1 }""", "'batch_norm' must be true or false")]
-    [InlineData("""{ "model": "vgg16" }""", "'model' expects one of cnn, vgg, mlp, resnet; got 'vgg16'")]
+    [InlineData("""{ "model": "vgg16" }""", "'model' expects one of cnn, vgg, mlp, resnet, resnet18-imagenet; got 'vgg16'")]
     [InlineData("""{ "model": ["cnn"] }""", "'model' must be a single value")]
     [InlineData("""[1, 2]""", "expected a JSON object of options")]
     [InlineData("""{ "epochs": 3""", "not valid JSON")]
@@ -71,11 +71,12 @@ public sealed class TrainConfigTests : IDisposable
     public void ConfigJson_KeepsItsKeysInTheTablesOrder()
     {
         Assert.Equal(
-            ["model", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "weight_decay_mode", "schedule",
-             "warmup", "lr_step", "lr_gamma", "init", "dropout", "batch_norm", "augment", "erasing", "mixup", "cutmix", "label_smoothing", "clip_grad",
-             "patience", "min_delta", "val_split", "bootstrap", "train_samples", "seed", "threads", "workers", "data", "out"],
+            ["model", "freeze_backbone", "backbone_lr", "image_size", "normalize", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov",
+             "weight_decay", "weight_decay_mode", "schedule", "warmup", "lr_step", "lr_gamma", "init", "dropout", "batch_norm", "augment", "color_jitter",
+             "erasing", "mixup", "cutmix", "label_smoothing", "clip_grad", "patience", "min_delta", "val_split", "bootstrap", "train_samples", "test_split",
+             "seed", "threads", "workers", "data", "out"],
             From().ToJson().Select(kv => kv.Key));
-        Assert.Equal(TrainCommand.Options.Take(33).Select(o => o.Key), From().ToJson().Select(kv => kv.Key));
+        Assert.Equal(TrainCommand.Options.Take(39).Select(o => o.Key), From().ToJson().Select(kv => kv.Key));
     }
 
     [Fact]

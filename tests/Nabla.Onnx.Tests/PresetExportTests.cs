@@ -24,7 +24,7 @@ public class PresetExportTests
     {
         string[] flags = ["--model", preset, "--width", width.ToString(System.Globalization.CultureInfo.InvariantCulture), batchNorm ? "--batch-norm" : "--no-batch-norm"];
         var config = TrainConfig.From(ArgParser.Parse("train", flags, TrainCommand.Options).Options);
-        var model = Cli.Presets.Build(config, new Generator(3));
+        var model = Cli.Presets.Build(config, Cli.Presets.FashionMnist, new Generator(3));
         // Statistics that are not the initial zeros and ones, so batch norm does real work.
         var g = new Generator(4);
         var state = model.StateDict().ToDictionary(
