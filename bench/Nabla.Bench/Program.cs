@@ -6,6 +6,7 @@
 // steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
 // processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM), loader (augmented
 // Fashion-MNIST batches through Nabla.Vision and the DataLoader, workers 2, 1 and 0). No name: all.
+// `colour_tree OUT [PER_CLASS]` writes the colour image folder docs/own-images.md measures on.
 using System.Diagnostics;
 using System.Text.Json;
 using Nabla;
@@ -26,6 +27,8 @@ var workloads = new Dictionary<string, Action<double>>
     ["profile"] = TrainingWorkloads.Profile, // needs NABLA_PROFILE=1
     ["loader"] = LoaderWorkload.Run,
 };
+
+if (args.Length > 0 && args[0] == "colour_tree") return ColourTree.Write(args[1..]); // a data set for docs/own-images.md, not a workload
 
 int threads = 2;
 double seconds = 3.0;

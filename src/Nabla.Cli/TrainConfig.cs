@@ -61,8 +61,8 @@ internal sealed record TrainConfig
     public static readonly Words<NormalizeKind> NormalizeWords = new((NormalizeKind.PerChannel, "per-channel"), (NormalizeKind.MeanImage, "mean-image"), (NormalizeKind.None, "none"));
     public static readonly Words<DecayMode> DecayModeWords = new((DecayMode.Decoupled, "decoupled"), (DecayMode.L2, "l2"));
 
-    /// <summary>The preset names, for help and tests.</summary>
-    public static string[] Models => ModelWords.All;
+    /// <summary>The from-scratch presets' names (every model but the pretrained one), for tests.</summary>
+    public static string[] Models => [.. ModelWords.All.Where(m => ModelWords.Parse(m) != ModelKind.ResNet18ImageNet)];
 
     public ModelKind Model { get; init; }
     public int Width { get; init; }

@@ -73,7 +73,7 @@ public class ImageFolderTests
         var root = MakeTree();
         Directory.CreateDirectory(Path.Combine(root, "empty"));
         var ex = Assert.Throws<FileNotFoundException>(() => new ImageFolder(root));
-        Assert.Equal($"ImageFolder: found no valid file for the classes empty in '{root}'. Supported extensions are: .png, .jpg, .jpeg, .bmp", ex.Message);
+        Assert.Equal($"ImageFolder: found no valid file for the classes empty in '{root}'. Supported extensions are: .png, .jpg, .jpeg, .bmp, .webp", ex.Message);
     }
 
     [Fact]
