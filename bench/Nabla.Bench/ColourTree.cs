@@ -2,14 +2,15 @@ using SkiaSharp;
 
 /// <summary>
 /// <c>colour_tree OUT [PER_CLASS]</c>: a colour image-folder tree made from shared/images/chelsea.png for
-/// docs/own-images.md, a task where the object's scale varies: four classes, one per quadrant of the
-/// photo, each image a square crop (60 to 150 pixels a side, centred anywhere in its quadrant, so crops
-/// overlap their neighbours) with its brightness scaled by 0.8 to 1.2; PER_CLASS training and PER_CLASS / 2
-/// test images per class (default 100), written as JPEG (quality 90) under OUT/train and OUT/test.
+/// docs/own-images.md, a task where the object's scale varies: four classes, one per horizontal band of
+/// the photo (top to bottom, so a horizontal flip keeps the class), each image a square crop (60 to 150
+/// pixels a side, centred anywhere across the photo and in its band, so crops overlap their neighbours)
+/// with its brightness scaled by 0.8 to 1.2; PER_CLASS training and PER_CLASS / 2 test images per class
+/// (default 100), written as JPEG (quality 90) under OUT/train and OUT/test.
 /// </summary>
 static class ColourTree
 {
-    static readonly string[] Quadrants = ["haut-gauche ↖", "haut-droite ↗", "bas-gauche ↙", "bas-droite ↘"];
+    static readonly string[] Bands = ["1 haut ↑", "2 milieu-haut", "3 milieu-bas", "4 bas ↓"];
 
     public static int Write(string[] args)
     {
@@ -24,14 +25,15 @@ static class ColourTree
         using var source = SKBitmap.Decode(photo);
         var random = new Random(14);
         foreach (var (split, count) in new[] { ("train", perClass), ("test", perClass / 2) })
-            for (int q = 0; q < Quadrants.Length; q++)
+            for (int q = 0; q < Bands.Length; q++)
             {
-                string dir = Path.Combine(root, split, Quadrants[q]);
+                string dir = Path.Combine(root, split, Bands[q]);
                 Directory.CreateDirectory(dir);
                 for (int i = 0; i < count; i++)
                 {
                     int side = random.Next(60, 151);
-                    int cx = (q % 2) * source.Width / 2 + random.Next(source.Width / 2), cy = (q / 2) * source.Height / 2 + random.Next(source.Height / 2);
+                    int band = source.Height / Bands.Length;
+                    int cx = random.Next(source.Width), cy = q * band + random.Next(band);
                     int x = Math.Clamp(cx - side / 2, 0, source.Width - side), y = Math.Clamp(cy - side / 2, 0, source.Height - side);
                     float gain = 0.8f + 0.4f * random.NextSingle();
                     using var crop = new SKBitmap(side, side, SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -46,7 +48,7 @@ static class ColourTree
                     crop.Encode(file, SKEncodedImageFormat.Jpeg, 90);
                 }
             }
-        Console.WriteLine($"Wrote {Quadrants.Length * (perClass + perClass / 2)} JPEG images in {Quadrants.Length} classes to {root}");
+        Console.WriteLine($"Wrote {Bands.Length * (perClass + perClass / 2)} JPEG images in {Bands.Length} classes to {root}");
         return 0;
     }
 

@@ -34,8 +34,8 @@ run few-finetune-128 train --data "$W/few" --model resnet18-imagenet --image-siz
 
 # 3. Scale augmentation and ten-crop / multi-scale testing on a colour tree.
 [ -d "$W/colour" ] || B colour_tree "$W/colour" 100 | tee -a "$W/log.txt"
-run colour-none train --data "$W/colour" --model cnn --image-size 64 --epochs 30
-run colour-scale train --data "$W/colour" --model cnn --image-size 64 --epochs 30 --augment scale
+run colour-none train --data "$W/colour" --model cnn --image-size 64 --epochs 60
+run colour-scale train --data "$W/colour" --model cnn --image-size 64 --epochs 60 --augment scale
 for r in colour-none colour-scale; do
   ev "$r-tencrop" "$r" --tta ten-crop
   ev "$r-multiscale" "$r" --tta multi-scale

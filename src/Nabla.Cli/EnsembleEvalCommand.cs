@@ -48,6 +48,8 @@ internal static class EnsembleEvalCommand
         foreach (var run in runs)
         {
             var saved = SavedModel.Load(run);
+            if (saved.FromFolder)
+                throw CliException.File($"{run} was trained on an image folder; nabla ensemble eval reads Fashion-MNIST's IDX test split only (evaluate the members one by one with nabla eval)");
             classes ??= saved.Classes;
             if (!saved.Classes.SequenceEqual(classes))
                 throw CliException.File($"{run} predicts other classes than {runs[0]} ({saved.Classes.Count} against {classes.Count}): the runs cannot form an ensemble");

@@ -244,6 +244,8 @@ internal static class FolderData
             throw CliException.File($"{path} lists other classes than the model's");
         var files = name == "val" ? split.Validation : split.Test;
         if (files.Length == 0) return null;
+        if (files.Any(f => f.Class < 0 || f.Class >= classes.Count))
+            throw CliException.File($"{path}: corrupt split file (a class index outside 0 to {classes.Count - 1})");
         var missing = files.FirstOrDefault(f => !File.Exists(f.Path));
         if (missing.Path is not null)
             throw CliException.File($"{path} lists {missing.Path}, which no longer exists: evaluate on another folder with --data");
@@ -293,16 +295,25 @@ internal sealed record FolderSplit(string Root, int Size, int Channels, IReadOnl
 
     public static FolderSplit Read(string path)
     {
+        JsonObject o;
         try
         {
-            var o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new FormatException("not a JSON object");
-            static (string, int)[] List(JsonNode? n) => [.. ((JsonArray)n!).Select(e => (e![0]!.GetValue<string>(), e[1]!.GetValue<int>()))];
-            return new FolderSplit(o["root"]!.GetValue<string>(), o["image_size"]!.GetValue<int>(), o["channels"]!.GetValue<int>(),
-                [.. ((JsonArray)o["classes"]!).Select(n => n!.GetValue<string>())], List(o["train"]), List(o["val"]), List(o["test"]), [], 0);
+            o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw Corrupt(path, "not a JSON object");
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException or NullReferenceException or InvalidCastException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        catch (System.Text.Json.JsonException e)
         {
-            throw CliException.File($"{path}: corrupt split file ({CommandShared.OneLine(e.Message)})");
+            throw Corrupt(path, CommandShared.OneLine(e.Message));
         }
+        static T Value<T>(JsonNode? n, string path, string what) =>
+            n is JsonValue v && v.TryGetValue(out T? t) ? t : throw Corrupt(path, $"'{what}' is missing or not a {typeof(T).Name}");
+        (string, int)[] List(string key) =>
+            o[key] is JsonArray a
+                ? [.. a.Select(e => e is JsonArray { Count: 2 } pair ? (Value<string>(pair[0], path, key), Value<int>(pair[1], path, key)) : throw Corrupt(path, $"'{key}' holds an entry that is not [file, class]"))]
+                : throw Corrupt(path, $"'{key}' is not a list");
+        var classes = o["classes"] is JsonArray names ? names.Select(n => Value<string>(n, path, "classes")).ToArray() : throw Corrupt(path, "'classes' is not a list");
+        return new FolderSplit(Value<string>(o["root"], path, "root"), Value<int>(o["image_size"], path, "image_size"), Value<int>(o["channels"], path, "channels"),
+            classes, List("train"), List("val"), List("test"), [], 0);
     }
+
+    static CliException Corrupt(string path, string why) => CliException.File($"{path}: corrupt split file ({why})");
 }

@@ -21,9 +21,10 @@ namespace Nabla.Cli;
 /// 16→32 (stride 2), 32→64 (stride 2), global average pooling, Dropout, Linear(64→10).</item>
 /// </list>
 /// <c>--width k</c> multiplies every channel and hidden-unit count by k. The first layer takes the
-/// data's channels (1 or 3); the classifier its classes. For images larger than 28 (31) pixels, the cnn
-/// and vgg presets average-pool their last feature map to 7 x 7 (AdaptiveAvgPool2d(7), as torchvision's
-/// VGG), so the classifier keeps its 3136 inputs at any size; the mlp takes C·S·S inputs.
+/// data's channels (1 or 3); the classifier its classes. For images of 32 pixels and more, the cnn and
+/// vgg presets average-pool their last feature map (S/4 a side) with a k x k window, k = ⌈S/28⌉, to
+/// at most 7 x 7, so the classifier keeps at most 3136 inputs at any size (torchvision's VGG pools to
+/// 7 x 7 adaptively; even windows keep the model exportable to ONNX); the mlp takes C·S·S inputs.
 /// </remarks>
 internal static class Presets
 {
@@ -35,14 +36,15 @@ internal static class Presets
         if (c.Model == ModelKind.ResNet18ImageNet) return PretrainedModel.Build(shape.Classes, shape.Size, c, generator);
         int w = c.Width, channels = shape.Channels, classes = shape.Classes;
         int pooled = shape.Size / 4; // after two MaxPool2d(2)
-        int features = 64 * w * Math.Min(pooled, 7) * Math.Min(pooled, 7);
+        int shrink = (pooled + 6) / 7; // an average pooling that brings larger maps down to 7 x 7 or less
+        int side = pooled / shrink, features = 64 * w * side * side;
         var layers = new List<Module>();
         switch (c.Model)
         {
             case ModelKind.Cnn:
                 ConvBlock(layers, channels, 32 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 32 * w, 64 * w, c.BatchNorm, generator);
-                if (pooled > 7) layers.Add(new AdaptiveAvgPool2d(7));
+                if (shrink > 1) layers.Add(new AvgPool2d(shrink));
                 ConvClassifier(layers, features, 256 * w, classes, c.Dropout, generator);
                 break;
             case ModelKind.Vgg:
@@ -50,7 +52,7 @@ internal static class Presets
                 ConvBlock(layers, 32 * w, 32 * w, c.BatchNorm, generator);
                 ConvLayer(layers, 32 * w, 64 * w, c.BatchNorm, generator);
                 ConvBlock(layers, 64 * w, 64 * w, c.BatchNorm, generator);
-                if (pooled > 7) layers.Add(new AdaptiveAvgPool2d(7));
+                if (shrink > 1) layers.Add(new AvgPool2d(shrink));
                 ConvClassifier(layers, features, 256 * w, classes, c.Dropout, generator);
                 break;
             case ModelKind.Mlp:

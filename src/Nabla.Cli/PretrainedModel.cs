@@ -33,6 +33,7 @@ internal static class PretrainedModel
         {
             backbone = Pretrained.ResNet18ImageNet().WithOutput(FeatureValue);
             backbone.AnyImageSize = true; // fully convolutional once cut before the 7x7 pooling
+            backbone.BatchNormMomentum = 0.1; // PyTorch's: the running statistics follow the new images (see OnnxModule.BatchNormMomentum)
         }
         catch (FileNotFoundException e)
         {

@@ -75,7 +75,18 @@ internal static class TrainCommand
     {
         var clock = Stopwatch.StartNew();
         Threading.NumThreads = config.Threads; // process-wide: set here, where the command starts its work
-        var data = RunData.Load(config, console, cancel);
+        RunData data;
+        try
+        {
+            data = RunData.Load(config, console, cancel);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C while decoding an image folder: nothing was trained, and a new run leaves no folder behind.
+            if (!resuming && !Directory.EnumerateFileSystemEntries(run.Path).Any()) Directory.Delete(run.Path);
+            console.MarkupLine("[yellow]Interrupted[/] while decoding the images; nothing was trained.");
+            return 130;
+        }
         string splitFile = Path.Combine(run.Path, FolderSplit.FileName);
         if (data.Split is { } split)
         {

@@ -20,71 +20,13 @@ public sealed class ImageFolderTests : IDisposable
 
     string P(string name) => Path.Combine(_dir, name);
 
-    /// <summary>The four classes of the colour tree, in ordinal order (as the model numbers them).</summary>
-    internal static readonly string[] ColourClasses = ["chat 🐱", "miroir", "rouge é", "синий"];
-
-    internal static string ChelseaPath()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            foreach (var candidate in new[] { Path.Combine(d.FullName, "shared", "images", "chelsea.png"), Path.Combine(d.FullName, "tests", "Nabla.Vision.Tests", "data", "chelsea.png") })
-                if (File.Exists(candidate)) return candidate;
-        throw new FileNotFoundException("shared/images/chelsea.png beside the checkout");
-    }
-
-    /// <summary>
-    /// Writes <paramref name="perClass"/> crops of chelsea.png per class under <paramref name="root"/>:
-    /// the crop as it is, mirrored, tinted red, tinted blue; sizes 41 to 160 pixels a side, PNG, JPEG and WebP
-    /// in turn. Class "chat 🐱" also gets a grey image; "miroir" a truncated JPEG and a text file.
-    /// Returns the number of decodable images.
-    /// </summary>
-    internal static int WriteColourTree(string root, int perClass, int seed = 0)
-    {
-        using var source = SKBitmap.Decode(ChelseaPath());
-        var random = new Random(seed);
-        int count = 0;
-        for (int k = 0; k < ColourClasses.Length; k++)
-        {
-            string dir = Path.Combine(root, ColourClasses[k]);
-            Directory.CreateDirectory(dir);
-            for (int j = 0; j < perClass; j++)
-            {
-                int w = random.Next(41, 161), h = random.Next(41, 161);
-                int x = random.Next(0, source.Width - w), y = random.Next(0, source.Height - h);
-                using var crop = new SKBitmap(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-                for (int yy = 0; yy < h; yy++)
-                    for (int xx = 0; xx < w; xx++)
-                    {
-                        var c = source.GetPixel(k == 1 ? x + w - 1 - xx : x + xx, y + yy);
-                        c = k switch
-                        {
-                            2 => new SKColor(c.Red, (byte)(c.Green / 2), (byte)(c.Blue / 2)),
-                            3 => new SKColor((byte)(c.Red / 2), (byte)(c.Green / 2), c.Blue),
-                            _ => c,
-                        };
-                        crop.SetPixel(xx, yy, c);
-                    }
-                var (format, ext) = (j % 3) switch { 0 => (SKEncodedImageFormat.Png, "png"), 1 => (SKEncodedImageFormat.Jpeg, "jpg"), _ => (SKEncodedImageFormat.Webp, "webp") };
-                using (var file = File.Create(Path.Combine(dir, $"{j:D3}.{ext}")))
-                    Assert.True(crop.Encode(file, format, 90));
-                count++;
-            }
-        }
-        // A grey image among colour ones, a truncated JPEG, and a file that is not an image.
-        Image.Save(Image.Load(ChelseaPath(), grayscale: true), Path.Combine(root, ColourClasses[0], "grey.png"));
-        count++;
-        var jpeg = File.ReadAllBytes(Directory.GetFiles(Path.Combine(root, ColourClasses[1]), "*.jpg")[0]);
-        File.WriteAllBytes(Path.Combine(root, ColourClasses[1], "broken.jpg"), jpeg[..(jpeg.Length / 3)]);
-        File.WriteAllText(Path.Combine(root, ColourClasses[1], "notes.txt"), "not an image");
-        return count;
-    }
-
     [Fact]
     public void Decoded_images_keep_grey_bytes_exactly_and_resize_colour_to_a_centred_square()
     {
         string grey = P("g.png"), colour = P("c.png");
         var pixels = Tensor.FromArray([.. Enumerable.Range(0, 28 * 28).Select(i => (i % 256) / 255f)], 1, 28, 28);
         Image.Save(pixels, grey);
-        Image.Save(Image.Load(ChelseaPath()), colour);
+        Image.Save(Image.Load(ColourTree.ChelseaPath()), colour);
         File.WriteAllBytes(P("bad.png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
 
         var set = DecodedImages.Decode([(grey, 0)], 28);
@@ -107,14 +49,14 @@ public sealed class ImageFolderTests : IDisposable
         var luma = mixed.WithChannels(1).Get(1).Input.ToArray();
         Assert.Equal(0.299f * rgb[100] + 0.587f * rgb[1124] + 0.114f * rgb[2148], luma[100], 2e-3f);
         // Shorter side to 32, centre crop: the 451 x 300 photo is scaled by 32/300, so the crop is its middle.
-        Assert.InRange(Math.Abs(Image.Load(ChelseaPath()).ToArray().Average() - rgb.Average()), 0, 0.05);
+        Assert.InRange(Math.Abs(Image.Load(ColourTree.ChelseaPath()).ToArray().Average() - rgb.Average()), 0, 0.05);
     }
 
     [Fact]
     public void Train_eval_with_ten_crop_and_predict_on_a_colour_folder_with_a_corrupt_file()
     {
         string tree = P("colour"), run = P("run");
-        int images = WriteColourTree(tree, perClass: 8);
+        int images = ColourTree.Write(tree, perClass: 8);
         var r = Run("train", "--data", tree, "--model", "cnn", "--epochs", "2", "--image-size", "32", "--batch-size", "8", "--augment", "scale",
             "--color-jitter", "0.2,0.2,0.2,0.05", "--threads", "2", "--out", run);
         Assert.True(r.Code == 0, r.Error + r.Out);
@@ -125,7 +67,7 @@ public sealed class ImageFolderTests : IDisposable
         Assert.Single(skipped);
         Assert.EndsWith("broken.jpg", skipped[0]!["file"]!.GetValue<string>());
         Assert.Contains("truncated", skipped[0]!["reason"]!.GetValue<string>());
-        Assert.Equal(ColourClasses, summary["classes"]!.AsArray().Select(c => c!.GetValue<string>()));
+        Assert.Equal(ColourTree.Classes, summary["classes"]!.AsArray().Select(c => c!.GetValue<string>()));
         Assert.Equal(3, summary["channels"]!.GetValue<int>());
         Assert.Equal(32, summary["image_size"]!.GetValue<int>());
 
@@ -154,7 +96,7 @@ public sealed class ImageFolderTests : IDisposable
         var x = saved.Normalization.Apply(DecodedImages.Decode([(photo, 0)], 32).WithChannels(3).Image(0).Unsqueeze(0));
         var probs = Nabla.Training.McDropout.Deterministic(saved.Model, x).ToArray();
         int best = Array.IndexOf(probs, probs.Max());
-        Assert.Contains($"{ColourClasses[best]} {(100 * probs[best]).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}%", p.Out);
+        Assert.Contains($"{ColourTree.Classes[best]} {(100 * probs[best]).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}%", p.Out);
 
         var broken = Run("predict", run, Path.Combine(tree, "miroir", "broken.jpg"));
         Assert.Equal(1, broken.Code);
@@ -180,7 +122,7 @@ public sealed class ImageFolderTests : IDisposable
     public void The_pretrained_linear_probe_trains_its_head_only_and_eval_rebuilds_it()
     {
         string tree = P("colour"), run = P("probe");
-        WriteColourTree(tree, perClass: 5);
+        ColourTree.Write(tree, perClass: 5);
         var r = Run("train", "--data", tree, "--model", "resnet18-imagenet", "--freeze-backbone", "--image-size", "64", "--epochs", "2", "--batch-size", "4",
             "--threads", "2", "--out", run);
         Assert.True(r.Code == 0, r.Error + r.Out);
@@ -193,9 +135,35 @@ public sealed class ImageFolderTests : IDisposable
     }
 
     [Fact]
+    public void The_pretrained_models_input_and_features_are_the_packages_own()
+    {
+        // chelsea.png at 224: ImageNetInput on [0, 1] pixels is the package's ResNetPreprocess.onnx on 0-255 ones,
+        // and the cut backbone with global pooling gives the original graph's 7x7-pooled features.
+        var x = new Nabla.Vision.Transforms.Resize(224, 224).Apply(Image.Load(ColourTree.ChelseaPath()), new Generator(0)).Unsqueeze(0);
+        using var noGrad = Autograd.NoGrad();
+        var expectedInput = Nabla.Onnx.Pretrained.ResNet18Preprocessing().Forward(x * 255f).ToArray();
+        var input = new ImageNetInput(224).Forward(x).ToArray();
+        for (int i = 0; i < input.Length; i += 97) Assert.Equal(expectedInput[i], input[i], 1e-3f);
+
+        var config = TrainConfig.From(new JsonObject { ["model"] = "resnet18-imagenet" });
+        var model = Presets.Build(config, new DataShape(3, 224, 5), new Generator(0));
+        model.Eval();
+        var features = PretrainedModel.FeatureExtractor(model).Forward(x).ToArray();
+        var expected = Nabla.Onnx.Pretrained.ResNet18ImageNet().Forward(Tensor.FromArray(expectedInput, 1, 3, 224, 224)).ToArray();
+        Assert.Equal(512, features.Length);
+        for (int i = 0; i < 512; i++) Assert.Equal(expected[i], features[i], Math.Max(1e-4f, 1e-4f * Math.Abs(expected[i])));
+
+        // A grey image is its level in the three channels.
+        var grey = Tensor.Rand([1, 1, 64, 64], new Generator(5));
+        var a = new ImageNetInput(64).Forward(grey).ToArray();
+        var b = new ImageNetInput(64).Forward(Tensor.Cat([grey, grey, grey], 1)).ToArray();
+        Assert.Equal(b, a);
+    }
+
+    [Fact]
     public void Fine_tuning_gives_the_backbone_its_own_learning_rate()
     {
-        WriteColourTree(P("colour"), perClass: 5);
+        ColourTree.Write(P("colour"), perClass: 5);
         var config = TrainConfig.From(new JsonObject { ["model"] = "resnet18-imagenet", ["image_size"] = 64, ["data"] = P("colour"), ["lr"] = 0.002, ["batch_size"] = 2, ["val_split"] = 0.0 });
         var session = new TrainingSession(config, RunData.Load(config));
         var backbone = PretrainedModel.Backbone(session.FullModel).Parameters().ToHashSet();
@@ -203,6 +171,43 @@ public sealed class ImageFolderTests : IDisposable
             Assert.Equal(group.Parameters.All(backbone.Contains) ? 0.0002 : 0.002, group["initial_lr"], 12);
         Assert.Equal(backbone.Count + 2, session.Optimizer.ParamGroups.Sum(g => g.Parameters.Count)); // and the head's weight and bias
         Assert.Same(session.FullModel, session.Model);
+    }
+
+    [Fact]
+    public void An_interrupted_folder_run_resumes_bitwise_and_refuses_a_changed_folder()
+    {
+        string tree = P("colour");
+        ColourTree.Write(tree, perClass: 6);
+        string[] Args(string run) => ["train", "--data", tree, "--image-size", "32", "--epochs", "2", "--batch-size", "4", "--augment", "scale", "--threads", "2", "--out", run];
+        Assert.Equal(0, Run(Args(P("whole"))).Code);
+
+        using var cancel = new CancellationTokenSource();
+        int reports = 0;
+        var stopped = Run(p => { if (++reports == 3) cancel.Cancel(); }, cancel.Token, Args(P("resumed")));
+        Assert.Equal(130, stopped.Code);
+        var resumed = Run("train", "--resume", P("resumed"), "--threads", "2");
+        Assert.True(resumed.Code == 0, resumed.Error);
+        using (var a = Nabla.Serialization.SafeTensorsFile.Open(P("whole/model.safetensors")))
+        using (var b = Nabla.Serialization.SafeTensorsFile.Open(P("resumed/model.safetensors")))
+            foreach (var name in a.Names)
+                Assert.Equal(a.ReadTensor(name).ToArray(), b.ReadTensor(name).ToArray());
+
+        // Decoding interrupted: a new run leaves nothing behind.
+        using var early = new CancellationTokenSource();
+        early.Cancel();
+        var none = Run(early.Token, Args(P("never")));
+        Assert.Equal(130, none.Code);
+        Assert.Contains("while decoding the images", none.Out);
+        Assert.False(Directory.Exists(P("never")));
+
+        // A run whose folder changed cannot be resumed: its test images would not be the same.
+        using var third = new CancellationTokenSource();
+        int seen = 0;
+        Assert.Equal(130, Run(p => { if (++seen == 2) third.Cancel(); }, third.Token, Args(P("changed2"))).Code);
+        File.Delete(Directory.GetFiles(Path.Combine(tree, "rouge é"))[0]);
+        var refused = Run("train", "--resume", P("changed2"));
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("are not those the run started with", refused.Error);
     }
 
     [Theory]

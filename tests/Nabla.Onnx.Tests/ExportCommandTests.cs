@@ -204,4 +204,26 @@ public sealed class ExportCommandTests(TrainedRun trained) : IClassFixture<Train
         Assert.Single(r.Error.TrimEnd().Split('\n'));
         Assert.Equal(before, Directory.GetFileSystemEntries(trained.Dir, "*", SearchOption.AllDirectories).Order().ToArray());
     }
+
+    [Fact]
+    public void A_colour_image_folder_model_exports_and_onnx_runtime_agrees_on_raw_pixels()
+    {
+        string tree = Path.Combine(trained.Dir, "colour"), run = Path.Combine(trained.Dir, "colour-run"), onnx = Path.Combine(trained.Dir, "colour.onnx");
+        if (!Directory.Exists(tree)) ColourTree.Write(tree, perClass: 4);
+        // 40 pixels: the cnn's 10 x 10 map is average-pooled by 2 before its classifier.
+        var r = CliHarness.Run("train", "--data", tree, "--model", "cnn", "--image-size", "40", "--epochs", "1", "--batch-size", "4", "--out", run, "--threads", "2");
+        Assert.True(r.Code == 0, r.Error);
+        var export = CliHarness.Run("export", run, "--out", onnx);
+        Assert.True(export.Code == 0, export.Error);
+        Assert.Contains("input 'input' (N, 3, 40, 40), raw pixels in [0, 1]", export.Out);
+        Assert.Contains("AveragePool 1", export.Out);
+
+        var saved = SavedModel.Load(run);
+        var test = Nabla.Cli.FolderData.LoadSplit(run, "test", saved.Shape, saved.Classes, null)!;
+        var raw = Tensor.Stack([.. Enumerable.Range(0, test.Count).Select(i => test.Get(i).Input)], 0);
+        using var session = Ort.Session(onnx);
+        var (ort, shape) = Ort.Run(session, raw);
+        Assert.Equal(new[] { test.Count, 4 }, shape);
+        Ort.AssertClose(Inference.Logits(saved.Model, saved.Normalization.Apply(raw)).ToArray(), ort, what: "colour folder model");
+    }
 }

@@ -66,7 +66,7 @@ internal static class ConvOps
         return (ctx, inputs) =>
         {
             var y = Nn.Functional.BatchNorm(inputs[0]!.AsTensor(), inputs[3]!.AsTensor(), inputs[4]!.AsTensor(), inputs[1]!.AsTensor(), inputs[2]!.AsTensor(),
-                training: ctx.Training, momentum: momentum, eps: eps);
+                training: ctx.Training, momentum: ctx.BatchNormMomentum ?? momentum, eps: eps);
             return [OnnxValue.Of(y)];
         };
     }

@@ -12,6 +12,9 @@ internal sealed class OpContext
     public bool Training { get; init; }
 
     public Generator? Generator { get; init; }
+
+    /// <summary>When set, every BatchNormalization's momentum in PyTorch's sense (the new batch's weight), instead of the file's.</summary>
+    public double? BatchNormMomentum { get; init; }
 }
 
 /// <summary>
