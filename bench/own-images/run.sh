@@ -31,6 +31,7 @@ run few-cnn-flipcrop train --data "$W/few" --model cnn --epochs 30 --augment fli
 run few-probe-128 train --data "$W/few" --model resnet18-imagenet --freeze-backbone --image-size 128 --epochs 10
 run few-probe-224 train --data "$W/few" --model resnet18-imagenet --freeze-backbone --image-size 224 --epochs 10
 run few-finetune-128 train --data "$W/few" --model resnet18-imagenet --image-size 128 --epochs 5
+run few-finetune-128-flipcrop train --data "$W/few" --model resnet18-imagenet --image-size 128 --epochs 10 --augment flip-crop
 
 # 3. Scale augmentation and ten-crop / multi-scale testing on a colour tree.
 [ -d "$W/colour" ] || B colour_tree "$W/colour" 100 | tee -a "$W/log.txt"

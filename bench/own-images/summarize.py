@@ -28,7 +28,7 @@ print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for name, label in [("idx-cnn", "cnn, IDX files"), ("tree-cnn", "cnn, PNG tree"), ("few-cnn", "few labels: cnn from scratch"),
                     ("few-cnn-flipcrop", "few labels: cnn, flip-crop"), ("few-probe-128", "few labels: ResNet-18 probe, 128"),
                     ("few-probe-224", "few labels: ResNet-18 probe, 224"), ("few-finetune-128", "few labels: ResNet-18 fine-tuned, 128"),
-                    ("few-finetune-224", "few labels: ResNet-18 fine-tuned, 224"),
+                    ("few-finetune-128-flipcrop", "few labels: ResNet-18 fine-tuned, 128, flip-crop, 10 epochs"),
                     ("colour-none", "colour tree: cnn, no augmentation"), ("colour-scale", "colour tree: cnn, scale augmentation"),
                     ("speed-cnn-64", "speed: cnn at 64"), ("speed-resnet18-224", "speed: ResNet-18 fine-tuning at 224")]:
     row(name, label)

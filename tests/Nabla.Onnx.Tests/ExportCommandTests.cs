@@ -209,7 +209,7 @@ public sealed class ExportCommandTests(TrainedRun trained) : IClassFixture<Train
     public void A_colour_image_folder_model_exports_and_onnx_runtime_agrees_on_raw_pixels()
     {
         string tree = Path.Combine(trained.Dir, "colour"), run = Path.Combine(trained.Dir, "colour-run"), onnx = Path.Combine(trained.Dir, "colour.onnx");
-        if (!Directory.Exists(tree)) ColourTree.Write(tree, perClass: 4);
+        if (!Directory.Exists(tree)) ColourTree.Write(tree, perClass: 6);
         // 40 pixels: the cnn's 10 x 10 map is average-pooled by 2 before its classifier.
         var r = CliHarness.Run("train", "--data", tree, "--model", "cnn", "--image-size", "40", "--epochs", "1", "--batch-size", "4", "--out", run, "--threads", "2");
         Assert.True(r.Code == 0, r.Error);
