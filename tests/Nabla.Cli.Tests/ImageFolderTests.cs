@@ -316,6 +316,41 @@ public sealed class ImageFolderTests : IDisposable
         Assert.Equal(new[] { 3, size, size }, policy.Apply(image, new Generator(3)).Shape.ToArray());
     }
 
+    [Theory]
+    [InlineData("randaugment")]
+    [InlineData("trivialaugment")]
+    [InlineData("resized-crop")]
+    public void Colour_policies_keep_colour_images_their_shape_and_change_them(string augment)
+    {
+        var policy = RunData.Policy(TrainConfig.AugmentWords.Parse(augment), 0, null, 48, colorJitter: "0.4,0.4,0.4,0.1")!;
+        var image = new Nabla.Vision.Transforms.Resize(48, 48).Apply(Image.Load(ColourTree.ChelseaPath()), new Generator(0));
+        var changed = 0;
+        for (int seed = 0; seed < 4; seed++)
+        {
+            var y = policy.Apply(image, new Generator((ulong)seed));
+            Assert.Equal(new[] { 3, 48, 48 }, y.Shape.ToArray());
+            Assert.All(y.ToArray(), v => Assert.InRange(v, 0f, 1f));
+            if (!y.ToArray().SequenceEqual(image.ToArray())) changed++;
+        }
+        Assert.Equal(4, changed);
+    }
+
+    [Fact]
+    public void Mean_image_normalization_is_saved_with_the_model_and_applied_by_eval()
+    {
+        string tree = P("colour"), run = P("mean-image");
+        ColourTree.Write(tree, perClass: 6);
+        var r = Run("train", "--data", tree, "--image-size", "24", "--normalize", "mean-image", "--epochs", "1", "--batch-size", "4", "--threads", "2", "--out", run);
+        Assert.True(r.Code == 0, r.Error);
+        var saved = SavedModel.Load(run);
+        Assert.Equal(NormalizeKind.MeanImage, saved.Normalization.Kind);
+        Assert.Equal(3 * 24 * 24, saved.Normalization.Mean.Length);
+        Assert.Equal(3, saved.Normalization.Std.Length);
+        var e = Run("eval", run, "--out", P("eval"), "--threads", "2");
+        Assert.True(e.Code == 0, e.Error);
+        Assert.Equal(Json(Path.Combine(run, "summary.json"))["test_accuracy"]!.GetValue<double>(), Json(P("eval/summary.json"))["accuracy"]!.GetValue<double>(), 9);
+    }
+
     sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
     {
         public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
