@@ -29,6 +29,24 @@ internal static class CommandShared
         return passes;
     }
 
+    /// <summary>Whether every value is a finite number (no NaN, no infinity).</summary>
+    internal static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values) if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// The model's outputs <paramref name="values"/>, refused when any is NaN or infinite: a probability
+    /// computed from them would be NaN, and an entropy of 0 would claim certainty.
+    /// </summary>
+    internal static Tensor RequireFinite(Tensor values, string model)
+    {
+        if (!AllFinite(values.Data))
+            throw CliException.File($"{model}: the model's outputs are NaN or infinite for some images, so it cannot give probabilities (its weights or inputs overflow)");
+        return values;
+    }
+
     internal static void SetThreads(ArgParser.Result parsed)
     {
         if (parsed.Int("threads") is not int threads) return;

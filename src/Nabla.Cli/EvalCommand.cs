@@ -53,7 +53,7 @@ internal static class EvalCommand
         var model = saved.Model;
         int n = targets.Numel;
 
-        var logits = Inference.OverBatches(test, batch, x => model.Forward(norm.Apply(x)));
+        var logits = CommandShared.RequireFinite(Inference.OverBatches(test, batch, x => model.Forward(norm.Apply(x))), runPath);
         var deterministicProbs = Functional.Softmax(logits, 1);
         var rows = new List<(string Name, Tensor Probs, PredictionReport Report)> { ("deterministic", deterministicProbs, PredictionReport.Of(deterministicProbs, targets)) };
         var reports = new JsonObject { ["deterministic"] = rows[0].Report.ToJson() };

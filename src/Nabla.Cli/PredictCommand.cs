@@ -46,6 +46,7 @@ internal static class PredictCommand
         var inverted = new List<bool>();
         foreach (var file in files)
         {
+            if (Directory.Exists(file)) throw CliException.File($"{file} is a folder, not an image file");
             if (!File.Exists(file)) throw CliException.File($"image file not found: {file}");
             if (saved.FromFolder)
             {
@@ -81,6 +82,7 @@ internal static class PredictCommand
         {
             probs = McDropout.Deterministic(saved.Model, batch).ToArray();
         }
+        CommandShared.RequireFinite(Tensor.FromArray(probs, probs.Length), parsed.Positionals[0]);
         var entropy = Calibration.Entropy(Tensor.FromArray(probs, files.Count, classes));
 
         var table = new Table().Border(TableBorder.Rounded).AddColumn("file");

@@ -82,9 +82,20 @@ internal sealed record SavedModel(Sequential Model, TrainConfig Config, InputNor
                 throw CliException.File($"{path}: metadata 'mean' and 'std' do not fit {TrainConfig.NormalizeWords.Of(kind)} normalization of {channels}-channel images " +
                                         $"({meanLength} and {(kind == NormalizeKind.None ? 0 : channels)} finite values, std > 0; got {mean.Length} and {std.Length})");
             var shape = new DataShape(channels, size, classes.Length);
-            var model = Presets.Build(config, shape, new Generator(0));
+            // The metadata says what to build; check it against the tensors' shapes first, so a tampered
+            // width or size cannot make us allocate a huge model before the weights are looked at.
+            if (FirstWeight(config, shape) is var (first, dims) && !(file.Contains(first) && file.Shape(first).SequenceEqual(dims)))
+                throw CliException.File($"{path}: the metadata describes a {TrainConfig.ModelWords.Of(config.Model)} whose '{first}' is [{string.Join(", ", dims)}], " +
+                                        $"but the file's is {(file.Contains(first) ? $"[{string.Join(", ", file.Shape(first))}]" : "missing")}: metadata and weights disagree");
             var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach (var name in file.Names) state[name] = file.ReadTensor(name);
+            foreach (var name in file.Names)
+            {
+                var t = file.ReadTensor(name);
+                if (!CommandShared.AllFinite(t.Data))
+                    throw CliException.File($"{path}: the weights hold NaN or infinite values (in '{name}'): the model cannot predict; was its training diverging?");
+                state[name] = t;
+            }
+            var model = Presets.Build(config, shape, new Generator(0));
             try
             {
                 model.LoadStateDict(state);
@@ -116,6 +127,15 @@ internal sealed record SavedModel(Sequential Model, TrainConfig Config, InputNor
 
     static string Required(IReadOnlyDictionary<string, string> meta, string key, string path) =>
         meta.TryGetValue(key, out var v) ? v : throw CliException.File($"{path}: metadata '{key}' is missing");
+
+    /// <summary>The name and shape of a preset's first weight, which its width and the data's shape fix; null for the pretrained model.</summary>
+    static (string Name, int[] Dims)? FirstWeight(TrainConfig c, DataShape s) => c.Model switch
+    {
+        ModelKind.Cnn or ModelKind.Vgg => ("0.weight", [32 * c.Width, s.Channels, 3, 3]),
+        ModelKind.Resnet => ("0.weight", [16 * c.Width, s.Channels, 3, 3]),
+        ModelKind.Mlp => ("1.weight", [512 * c.Width, s.Channels * s.Size * s.Size]),
+        _ => null,
+    };
 
     static int ReadInt(IReadOnlyDictionary<string, string> meta, string key, string path, int min, int max) =>
         int.TryParse(Required(meta, key, path), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) && v >= min && v <= max

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Nabla.Data;
 
 namespace Nabla.Cli;
 
@@ -303,18 +304,36 @@ internal sealed record TrainConfig
     /// <summary>The same configuration reading its images from <paramref name="data"/> (null: the default places).</summary>
     public TrainConfig WithData(string? data) => this with { Data = data };
 
+    /// <summary>The largest config file read: far more than every option takes.</summary>
+    public const long MaxConfigBytes = 1 << 20;
+
     /// <summary>Reads a JSON config file into checked values keyed as config.json keys them.</summary>
     public static JsonObject ReadFile(string path)
     {
+        if (Directory.Exists(path)) throw CliException.File($"--config {path} is a folder; name a JSON file of options");
         if (!File.Exists(path)) throw CliException.File($"config file not found: {path}");
         JsonNode? root;
+        var options = new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            string text = BoundedFile.ReadAllText(path, MaxConfigBytes, "config");
+            using (var document = JsonDocument.Parse(text, options))
+                if (document.RootElement.ValueKind == JsonValueKind.Object)
+                {
+                    var seen = new HashSet<string>(StringComparer.Ordinal);
+                    foreach (var property in document.RootElement.EnumerateObject())
+                        if (!seen.Add(property.Name))
+                            throw CliException.File($"{path}: the key '{property.Name}' appears twice; give each option once");
+                }
+            root = JsonNode.Parse(text, documentOptions: options);
         }
         catch (JsonException e)
         {
             throw CliException.File($"{path}: not valid JSON ({e.Message.Split('\n')[0]})");
+        }
+        catch (DataFormatException e)
+        {
+            throw CliException.File(CommandShared.OneLine(e.Message));
         }
         if (root is not JsonObject obj) throw CliException.File($"{path}: expected a JSON object of options, like {{\"epochs\": 20}}");
         var checkedValues = new JsonObject();

@@ -164,7 +164,7 @@ public sealed class DecodedImages : IDataset
     /// <summary>One file as planar bytes: one plane when grey, else three.</summary>
     static byte[] DecodeOne(string path, int size, ImageLimits limits)
     {
-        var (rgba, width, height) = ImageDecoder.DecodeRgba(File.ReadAllBytes(path), path, limits);
+        var (rgba, width, height) = ImageDecoder.DecodeRgba(BoundedFile.ReadAllBytes(path, limits.MaxFileBytes, "image"), path, limits);
         if (width != size || height != size) (rgba, width, height) = ResizeAndCrop(rgba, width, height, size);
         int plane = size * size;
         bool grey = true;

@@ -12,7 +12,7 @@ internal static class ImageDecoder
     /// <summary>Decodes <paramref name="path"/>: 3 channels (RGB) or 1 (grayscale, ITU-R 601 luma).</summary>
     public static Tensor Decode(string path, bool grayscale, ImageLimits limits)
     {
-        var bytes = File.ReadAllBytes(path);
+        var bytes = BoundedFile.ReadAllBytes(path, limits.MaxFileBytes, Format);
         var (rgba, width, height) = DecodeRgba(bytes, path, limits);
         return ToTensor(rgba, width, height, grayscale);
     }
@@ -22,7 +22,9 @@ internal static class ImageDecoder
     {
         using var data = SKData.CreateCopy(bytes);
         using var codec = SKCodec.Create(data)
-            ?? throw new DataFormatException(Format, name, "not a PNG, JPEG, BMP or WebP image (no decoder recognises its header)");
+            ?? throw new DataFormatException(Format, name, KnownSignature(bytes) is string kind
+                ? $"a truncated or corrupt {kind}: its header cannot be read"
+                : "not a PNG, JPEG, BMP or WebP image (no decoder recognises its header)");
         var encoded = codec.EncodedFormat;
         if (encoded is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Bmp or SKEncodedImageFormat.Webp))
             throw new DataFormatException(Format, name, $"unsupported image format {encoded}; expected PNG, JPEG, BMP or WebP");
@@ -44,6 +46,14 @@ internal static class ImageDecoder
             throw new DataFormatException(Format, name, $"the {encoded} data could not be decoded ({result})");
         return (rgba, width, height);
     }
+
+    /// <summary>The format whose signature the file starts with, or null.</summary>
+    static string? KnownSignature(byte[] b) =>
+        b.Length >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF ? "JPEG"
+        : b.Length >= 4 && b[0] == 0x89 && b[1] == (byte)'P' && b[2] == (byte)'N' && b[3] == (byte)'G' ? "PNG"
+        : b.Length >= 2 && b[0] == (byte)'B' && b[1] == (byte)'M' ? "BMP"
+        : b.Length >= 12 && b[0] == (byte)'R' && b[1] == (byte)'I' && b[2] == (byte)'F' && b[3] == (byte)'F' && b[8] == (byte)'W' && b[9] == (byte)'E' && b[10] == (byte)'B' && b[11] == (byte)'P' ? "WebP"
+        : null;
 
     /// <summary>
     /// b / 255 for every byte b: exactly torchvision's <c>ToTensor</c> values (a division, not a

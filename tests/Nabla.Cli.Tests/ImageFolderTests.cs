@@ -38,7 +38,7 @@ public sealed class ImageFolderTests : IDisposable
         Assert.Equal(2, mixed.Count);
         Assert.Equal([1, 1], new[] { mixed.ClassAt(1), mixed.Skipped.Count });
         Assert.Equal(P("bad.png"), mixed.Skipped[0].Path);
-        Assert.Contains("not a PNG, JPEG, BMP or WebP image", mixed.Skipped[0].Reason);
+        Assert.Contains("a truncated or corrupt PNG: its header cannot be read", mixed.Skipped[0].Reason);
         Assert.Equal(new[] { 3, 32, 32 }, mixed.Get(1).Input.Shape.ToArray());
         // The grey image in a colour set: its level in the three channels.
         var g = mixed.Get(0).Input.ToArray();

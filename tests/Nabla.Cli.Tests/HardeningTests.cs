@@ -1,0 +1,98 @@
+using Nabla.Serialization;
+using static Nabla.Cli.Tests.CliHarness;
+
+namespace Nabla.Cli.Tests;
+
+/// <summary>
+/// Issue 15's reproductions: inputs a hostile new user gives get exit 1 or 2 and one accurate line,
+/// never a crash, an out-of-memory or a NaN printed as a probability.
+/// </summary>
+[Collection("Cli")]
+public sealed class HardeningTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("nabla-hard-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string P(string name) => Path.Combine(_dir, name);
+
+    static void OneLine(Outcome r, int code, string expected)
+    {
+        Assert.Equal(code, r.Code);
+        Assert.Contains(expected, r.Error);
+        Assert.Single(r.Error.TrimEnd('\n').Split('\n'));
+    }
+
+    string TrainedRun()
+    {
+        string run = P("run");
+        if (!Directory.Exists(run)) Assert.Equal(0, Run(Tiny(run, "--epochs", "1")).Code);
+        return run;
+    }
+
+    /// <summary>A copy of the run's model with <paramref name="change"/> applied to its tensors and metadata.</summary>
+    string Tampered(string name, Action<Dictionary<string, Tensor>, Dictionary<string, string>> change)
+    {
+        string path = P(name + ".safetensors");
+        using var file = SafeTensorsFile.Open(Path.Combine(TrainedRun(), "model.safetensors"));
+        var tensors = file.Names.ToDictionary(n => n, file.ReadTensor);
+        var meta = file.Metadata.ToDictionary();
+        change(tensors, meta);
+        SafeTensors.Save(path, tensors.ToList(), meta);
+        return path;
+    }
+
+    [Fact]
+    public void A_config_file_with_a_key_twice_is_one_line()
+    {
+        File.WriteAllText(P("dup.json"), """{"epochs": 1, "epochs": 2}""");
+        OneLine(Run("train", "--config", P("dup.json"), "--out", P("x")), 1, "the key 'epochs' appears twice");
+        Assert.False(Directory.Exists(P("x")));
+    }
+
+    [Fact]
+    public void Files_that_never_end_or_are_folders_are_refused_before_they_fill_memory()
+    {
+        OneLine(Run("train", "--config", "/dev/zero", "--out", P("x")), 1, "it holds more than 1,048,576 bytes, the most config files may hold");
+        OneLine(Run("train", "--config", _dir, "--out", P("x")), 1, "is a folder; name a JSON file of options");
+        string run = TrainedRun();
+        OneLine(Run("predict", run, "/dev/zero"), 1, "bytes, the most image files may hold (a device, or a file that does not end?)");
+        Directory.CreateDirectory(P("photo.png"));
+        OneLine(Run("predict", run, P("photo.png")), 1, "is a folder, not an image file");
+    }
+
+    [Fact]
+    public void A_truncated_jpeg_is_called_one()
+    {
+        using (var bitmap = new SkiaSharp.SKBitmap(64, 48))
+        using (var f = File.Create(P("full.jpg")))
+            bitmap.Encode(f, SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+        File.WriteAllBytes(P("cut.jpg"), File.ReadAllBytes(P("full.jpg"))[..20]);
+        OneLine(Run("predict", TrainedRun(), P("cut.jpg")), 1, "a truncated or corrupt JPEG: its header cannot be read");
+    }
+
+    [Fact]
+    public void Weights_holding_nan_are_one_error_for_eval_predict_and_ensembles()
+    {
+        string nan = Tampered("nan", (t, _) =>
+        {
+            var first = t.Keys.First();
+            var values = t[first].ToArray();
+            values[0] = float.NaN;
+            t[first] = Tensor.FromArray(values, [.. t[first].Shape]);
+        });
+        const string expected = "the weights hold NaN or infinite values";
+        OneLine(Run("eval", nan, "--data", SubsetDir), 1, expected);
+        string image = P("a.png");
+        Nabla.Vision.Image.Save(Tensor.Rand([1, 28, 28], new Generator(0)), image);
+        OneLine(Run("predict", nan, image), 1, expected);
+        OneLine(Run("ensemble", "eval", nan, nan, "--data", SubsetDir, "--out", P("ens")), 1, expected);
+    }
+
+    [Fact]
+    public void Metadata_that_disagrees_with_the_weights_is_refused_before_the_model_is_built()
+    {
+        string wide = Tampered("wide", (_, meta) => meta["config"] = meta["config"].Replace("\"width\":1", "\"width\":64", StringComparison.Ordinal));
+        OneLine(Run("eval", wide, "--data", SubsetDir), 1, "the metadata describes a mlp whose '1.weight' is [32768, 784], but the file's is [512, 784]: metadata and weights disagree");
+    }
+}
