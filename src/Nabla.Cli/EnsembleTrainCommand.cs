@@ -35,6 +35,7 @@ internal static class EnsembleTrainCommand
         if ((long)shared.Seed + k - 1 > int.MaxValue)
             throw new CliException($"--seed {shared.Seed} with {k} members gives seeds past {int.MaxValue}; choose a smaller --seed");
 
+        RequireSameOptions(root, k, shared);
         Directory.CreateDirectory(root);
         for (int m = 1; m <= k; m++)
         {
@@ -49,7 +50,7 @@ internal static class EnsembleTrainCommand
             }
             int code = File.Exists(member.Checkpoint)
                 ? Resume(dir, parsed, console, onProgress, cancel)
-                : TrainCommand.Train(shared with { Seed = shared.Seed + m - 1, Out = dir, Bootstrap = bagging || shared.Bootstrap }, RunFolder.CreateNew(dir),
+                : TrainCommand.Train(shared with { Seed = shared.Seed + m - 1, Out = dir, Bootstrap = bagging || shared.Bootstrap }, RunFolder.ForNew(dir),
                     resuming: false, console, onProgress, cancel);
             if (code != 0)
             {
@@ -66,6 +67,32 @@ internal static class EnsembleTrainCommand
     {
         var (config, run) = TrainCommand.ResumeConfig(dir, parsed);
         return TrainCommand.Train(config, run, resuming: true, console, onProgress, cancel);
+    }
+
+    // What differs between members by design, or may differ between machines.
+    static readonly string[] MemberKeys = ["seed", "out", "bootstrap", "threads", "workers"];
+
+    /// <summary>
+    /// Running the command again continues the ensemble in <paramref name="root"/>: refused when the
+    /// members already there were trained with other options, which would mix two configurations.
+    /// </summary>
+    static void RequireSameOptions(string root, int k, TrainConfig shared)
+    {
+        var wanted = shared.ToJson();
+        for (int m = 1; m <= k; m++)
+        {
+            var member = new RunFolder(Path.Combine(root, MemberName(m)));
+            if (!File.Exists(member.Config)) continue;
+            var saved = TrainConfig.From(TrainConfig.ReadFile(member.Config)).ToJson();
+            foreach (var (key, value) in wanted)
+            {
+                if (MemberKeys.Contains(key)) continue;
+                string now = value?.ToJsonString() ?? "null", before = saved[key]?.ToJsonString() ?? "null";
+                if (now != before)
+                    throw CliException.File($"{root} holds members trained with --{key.Replace('_', '-')} {before.Trim('"')}; this command asks for {now.Trim('"')}: " +
+                                            "run it with the same options to continue the ensemble, or choose another --out");
+            }
+        }
     }
 
     public static string MemberName(int m) => "member-" + m.ToString(CultureInfo.InvariantCulture);

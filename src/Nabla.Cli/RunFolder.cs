@@ -14,7 +14,7 @@ namespace Nabla.Cli;
 /// and <c>accuracy.png</c>. Every file is written to a temporary name and renamed, so a crash never
 /// leaves half a file.
 /// </summary>
-internal sealed class RunFolder(string path)
+internal sealed partial class RunFolder(string path)
 {
     public string Path { get; } = path;
     public string Config => File("config.json");
@@ -33,22 +33,109 @@ internal sealed class RunFolder(string path)
     public static string DefaultPath(string model) =>
         System.IO.Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + model);
 
-    /// <summary>Creates the folder for a new run; a folder that already holds a run is refused, so nothing is overwritten.</summary>
-    public static RunFolder CreateNew(string path)
+    /// <summary>The lock file held while a command trains into the folder.</summary>
+    public const string LockName = ".nabla.lock";
+
+    /// <summary>
+    /// The folder for a new run, checked but not yet created (it is created by <see cref="BeginNew"/>
+    /// once the inputs are valid): a file, a folder that holds a run, or a folder that holds anything
+    /// else, is refused, so nothing is overwritten.
+    /// </summary>
+    public static RunFolder ForNew(string path)
     {
         var run = new RunFolder(path);
-        if (System.IO.File.Exists(path)) throw CliException.File($"--out {path} is a file, not a folder");
-        if (System.IO.File.Exists(run.Checkpoint) || System.IO.File.Exists(run.Model) || System.IO.File.Exists(run.Config))
-            throw CliException.File($"--out {path} already holds a run; choose another folder, or continue it with nabla train --resume {path}");
+        run.CheckFitForNew();
+        return run;
+    }
+
+    void CheckFitForNew()
+    {
+        if (System.IO.File.Exists(Path)) throw CliException.File($"--out {Path} is a file, not a folder");
+        if (!Directory.Exists(Path)) return;
+        if (System.IO.File.Exists(Checkpoint) || System.IO.File.Exists(Model) || System.IO.File.Exists(Config))
+            throw CliException.File($"--out {Path} already holds a run; choose another folder, or continue it with nabla train --resume {Path}");
+        var other = Directory.EnumerateFileSystemEntries(Path).Select(System.IO.Path.GetFileName).FirstOrDefault(n => n != LockName);
+        if (other is not null)
+            throw CliException.File($"--out {Path} holds other files ('{other}'); nabla train writes a run only into a new or empty folder");
+    }
+
+    bool _created;
+
+    /// <summary>
+    /// Creates the folder of a new run and takes its lock (held until disposed), checking again that
+    /// no other command took it meanwhile.
+    /// </summary>
+    public IDisposable BeginNew()
+    {
         try
         {
-            Directory.CreateDirectory(path);
+            _created = !Directory.Exists(Path);
+            Directory.CreateDirectory(Path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw CliException.File($"cannot create the run folder {path}: {e.Message}");
+            throw CliException.File($"cannot create the run folder {Path}: {CommandShared.OneLine(e.Message)}");
         }
-        return run;
+        var hold = Lock();
+        try
+        {
+            CheckFitForNew();
+        }
+        catch
+        {
+            hold.Dispose();
+            throw;
+        }
+        return hold;
+    }
+
+    /// <summary>
+    /// Takes the lock of a run to resume and removes the temporary files a killed command left
+    /// behind (ours only: <c>.NAME.GUID.tmp</c> and <c>NAME.PID-GUID.EXT</c>).
+    /// </summary>
+    public IDisposable BeginResume()
+    {
+        var hold = Lock();
+        foreach (var file in Directory.EnumerateFiles(Path))
+            if (TemporaryName().IsMatch(System.IO.Path.GetFileName(file)))
+                try { System.IO.File.Delete(file); } catch (IOException) { }
+        return hold;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\..+\.[0-9a-f]{32}\.tmp|.+\.\d+-[0-9a-f]{32}\.[a-z]+)$")]
+    private static partial System.Text.RegularExpressions.Regex TemporaryName();
+
+    /// <summary>
+    /// After a new run failed to write its first files (a full disk, a folder made read-only): removes
+    /// what it wrote, and the folder when it created it, leaving the file system as it was.
+    /// </summary>
+    public void AbandonNew()
+    {
+        foreach (var file in new[] { Config, Checkpoint, File(FolderSplit.FileName) })
+            try { System.IO.File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        if (_created)
+            try { if (!Directory.EnumerateFileSystemEntries(Path).Any(n => System.IO.Path.GetFileName(n) != LockName)) Directory.Delete(Path, recursive: true); }
+            catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
+    /// An exclusive lock on the folder (a lock file opened with <see cref="FileShare.None"/>, an advisory
+    /// flock on Linux, deleted when released): a second command training into the same folder is refused.
+    /// </summary>
+    FileStream Lock()
+    {
+        try
+        {
+            return new FileStream(File(LockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException)
+        {
+            throw CliException.File($"the run folder {Path} is in use by another nabla command; wait for it to finish, or choose another --out");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw CliException.File($"cannot write into the run folder {Path}: {CommandShared.OneLine(e.Message)}");
+        }
     }
 
     public static void WriteJson(string file, JsonNode node) => WriteText(file, node.ToJsonString(Indented) + "\n");

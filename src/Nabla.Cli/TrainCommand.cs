@@ -40,7 +40,7 @@ internal static class TrainCommand
         }
         var fresh = ConfigFromFlags(parsed);
         if (fresh.Out is null) fresh = fresh.WithOut(RunFolder.DefaultPath(TrainConfig.ModelWords.Of(fresh.Model)));
-        return Train(fresh, RunFolder.CreateNew(fresh.Out!), resuming: false, console, onProgress, cancel);
+        return Train(fresh, RunFolder.ForNew(fresh.Out!), resuming: false, console, onProgress, cancel);
     }
 
     /// <summary>
@@ -75,6 +75,8 @@ internal static class TrainCommand
     {
         var clock = Stopwatch.StartNew();
         Threading.NumThreads = config.Threads; // process-wide: set here, where the command starts its work
+        // A run being resumed is locked at once; a new one's folder is created (and locked) only once its inputs are valid.
+        using var resumeLock = resuming ? run.BeginResume() : null;
         RunData data;
         try
         {
@@ -82,19 +84,13 @@ internal static class TrainCommand
         }
         catch (OperationCanceledException)
         {
-            // Ctrl+C while decoding an image folder: nothing was trained, and a new run leaves no folder behind.
-            if (!resuming && !Directory.EnumerateFileSystemEntries(run.Path).Any()) Directory.Delete(run.Path);
+            // Ctrl+C while decoding an image folder: nothing was trained, and nothing was written.
             console.MarkupLine("[yellow]Interrupted[/] while decoding the images; nothing was trained.");
             return 130;
         }
         string splitFile = Path.Combine(run.Path, FolderSplit.FileName);
-        if (data.Split is { } split)
-        {
-            string json = split.ToJson().ToJsonString();
-            if (!resuming) RunFolder.WriteJson(splitFile, split.ToJson());
-            else if (!File.Exists(splitFile) || System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(splitFile))!.ToJsonString() != json)
-                throw CliException.File($"--resume: the images in {config.Data} are not those the run started with (its {splitFile} lists other files); start a new run");
-        }
+        if (resuming && data.Split is { } split && (!File.Exists(splitFile) || FolderSplit.Read(splitFile).ToJson().ToJsonString() != split.ToJson().ToJsonString()))
+            throw CliException.File($"--resume: the images in {config.Data} are not those the run started with (its {splitFile} lists other files); start a new run");
         var session = new TrainingSession(config, data, console);
         var trainer = session.Trainer;
         var past = new List<EpochRecord>();
@@ -113,11 +109,21 @@ internal static class TrainCommand
                 throw CliException.File($"--resume: {run.Metrics} has {past.Count} epochs but the checkpoint was taken after {trainer.Epoch}");
             past.RemoveRange(trainer.Epoch, past.Count - trainer.Epoch);
         }
-        else
+        using var newLock = resuming ? null : run.BeginNew();
+        if (!resuming)
         {
-            RunFolder.WriteJson(run.Config, config.ToJson());
-            // From the start the folder can be resumed, even when the process is killed in its first epoch.
-            Checkpoint.Save(run.Checkpoint, trainer, session.Generators);
+            try
+            {
+                if (data.Split is { } folderSplit) RunFolder.WriteJson(splitFile, folderSplit.ToJson());
+                RunFolder.WriteJson(run.Config, config.ToJson());
+                // From the start the folder can be resumed, even when the process is killed in its first epoch.
+                Checkpoint.Save(run.Checkpoint, trainer, session.Generators);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                run.AbandonNew(); // a folder that can be neither resumed nor reused is worse than none
+                throw CliException.File($"cannot write the run folder {run.Path}: {CommandShared.OneLine(e.Message)}");
+            }
         }
 
         PrintHeader(console, config, data, session, run, resuming);

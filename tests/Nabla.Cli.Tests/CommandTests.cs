@@ -252,7 +252,7 @@ public sealed class CommandTests : IDisposable
         }
         var m = Run("eval", P("mismatch.safetensors"));
         Assert.Equal(1, m.Code);
-        Assert.Contains("the weights do not fit a cnn model", m.Error);
+        Assert.Contains("the metadata describes a cnn whose '0.weight' is [32, 1, 3, 3], but the file's is missing: metadata and weights disagree", m.Error);
 
         // A corrupt checkpoint stops --resume with the file's problem, and changes nothing in the folder.
         File.Delete(model); // as if the run had been interrupted

@@ -95,4 +95,77 @@ public sealed class HardeningTests : IDisposable
         string wide = Tampered("wide", (_, meta) => meta["config"] = meta["config"].Replace("\"width\":1", "\"width\":64", StringComparison.Ordinal));
         OneLine(Run("eval", wide, "--data", SubsetDir), 1, "the metadata describes a mlp whose '1.weight' is [32768, 784], but the file's is [512, 784]: metadata and weights disagree");
     }
+
+    [Fact]
+    public void A_run_folder_in_use_is_refused_for_a_new_run_and_for_resume()
+    {
+        Directory.CreateDirectory(P("busy"));
+        using (new FileStream(Path.Combine(P("busy"), RunFolder.LockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            OneLine(Run(Tiny(P("busy"))), 1, "is in use by another nabla command");
+        Assert.False(File.Exists(Path.Combine(P("busy"), "config.json")));
+
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        Assert.Equal(130, Run(cancel.Token, Tiny(P("paused"))).Code);
+        using (new FileStream(Path.Combine(P("paused"), RunFolder.LockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            OneLine(Run("train", "--resume", P("paused")), 1, "is in use by another nabla command");
+        // Released: the run goes on, and the lock file goes with the command.
+        Assert.Equal(0, Run("train", "--resume", P("paused")).Code);
+        Assert.False(File.Exists(Path.Combine(P("paused"), RunFolder.LockName)));
+    }
+
+    [Fact]
+    public void A_folder_holding_the_users_files_is_never_written_into()
+    {
+        Directory.CreateDirectory(P("mine"));
+        File.WriteAllText(Path.Combine(P("mine"), "metrics.csv"), "my own numbers");
+        OneLine(Run(Tiny(P("mine"))), 1, "holds other files ('metrics.csv'); nabla train writes a run only into a new or empty folder");
+        Assert.Equal("my own numbers", File.ReadAllText(Path.Combine(P("mine"), "metrics.csv")));
+        Assert.Single(Directory.GetFileSystemEntries(P("mine")));
+    }
+
+    [Fact]
+    public void A_failed_start_leaves_no_folder_behind()
+    {
+        Directory.CreateDirectory(P("bad-idx"));
+        File.WriteAllBytes(Path.Combine(P("bad-idx"), "train-images-idx3-ubyte"), [0, 0, 8, 3, 0, 0]);
+        File.WriteAllBytes(Path.Combine(P("bad-idx"), "train-labels-idx1-ubyte"), [0, 0, 8, 1, 0, 0]);
+        var r = Run(Tiny(P("never"), "--data", P("bad-idx")));
+        Assert.Equal(1, r.Code);
+        Assert.False(Directory.Exists(P("never")));
+
+        // A run whose first files cannot be written removes what it wrote and the folder it made.
+        var run = RunFolder.ForNew(P("abandoned"));
+        using (run.BeginNew()) RunFolder.WriteJson(run.Config, new System.Text.Json.Nodes.JsonObject());
+        run.AbandonNew();
+        Assert.False(Directory.Exists(P("abandoned")));
+    }
+
+    [Fact]
+    public void Resume_removes_the_temporary_files_a_killed_command_left()
+    {
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        Assert.Equal(130, Run(cancel.Token, Tiny(P("killed"))).Code);
+        string ours = Path.Combine(P("killed"), $".best.safetensors.{Guid.NewGuid():N}.tmp");
+        string ours2 = Path.Combine(P("killed"), $"loss.png.{Environment.ProcessId}-{Guid.NewGuid():N}.png");
+        string theirs = Path.Combine(P("killed"), "notes.tmp");
+        foreach (var f in new[] { ours, ours2, theirs }) File.WriteAllText(f, "x");
+        Assert.Equal(0, Run("train", "--resume", P("killed")).Code);
+        Assert.False(File.Exists(ours));
+        Assert.False(File.Exists(ours2));
+        Assert.True(File.Exists(theirs));
+    }
+
+    [Fact]
+    public void An_ensemble_continued_with_other_options_is_refused_naming_the_difference()
+    {
+        string[] Args(string model) => ["ensemble", "train", "--members", "1", "--model", model, "--train-samples", "300", "--epochs", "1", "--batch-size", "32",
+            "--data", SubsetDir, "--out", P("ens")];
+        Assert.Equal(0, Run(Args("mlp")).Code);
+        OneLine(Run(Args("cnn")), 1, "holds members trained with --model mlp; this command asks for cnn");
+        var again = Run(Args("mlp"));
+        Assert.Equal(0, again.Code);
+        Assert.Contains("finished before; skipped", again.Out);
+    }
 }
