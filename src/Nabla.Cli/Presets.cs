@@ -88,6 +88,86 @@ internal static class Presets
         return model;
     }
 
+    /// <summary>
+    /// The number of parameters <see cref="Build"/> would make, and the largest tensor's element count,
+    /// computed without allocating anything (the pretrained model: its 15.9 M and the head's).
+    /// </summary>
+    public static (long Parameters, long Largest) Size(TrainConfig c, DataShape shape)
+    {
+        long w = c.Width, k = shape.Classes, channels = shape.Channels;
+        long total = 0, largest = 0;
+        void Tensor(long n) { total += n; largest = Math.Max(largest, n); }
+        void Conv(long cin, long cout, int kernel, bool bias) { Tensor(cout * cin * kernel * kernel); if (bias) Tensor(cout); }
+        void Norm(long n) { Tensor(n); Tensor(n); }
+        void Linear(long cin, long cout, bool bias = true) { Tensor(cout * cin); if (bias) Tensor(cout); }
+        void ConvLayer(long cin, long cout) { Conv(cin, cout, 3, !c.BatchNorm); if (c.BatchNorm) Norm(cout); }
+        long pooled = shape.Size / 4, shrink = (pooled + 6) / 7, side = pooled / shrink;
+        switch (c.Model)
+        {
+            case ModelKind.Cnn:
+                ConvLayer(channels, 32 * w);
+                ConvLayer(32 * w, 64 * w);
+                Linear(64 * w * side * side, 256 * w);
+                Linear(256 * w, k);
+                break;
+            case ModelKind.Vgg:
+                ConvLayer(channels, 32 * w);
+                ConvLayer(32 * w, 32 * w);
+                ConvLayer(32 * w, 64 * w);
+                ConvLayer(64 * w, 64 * w);
+                Linear(64 * w * side * side, 256 * w);
+                Linear(256 * w, k);
+                break;
+            case ModelKind.Mlp:
+                long inputs = channels * shape.Size * shape.Size;
+                foreach (long units in new[] { 512 * w, 256 * w })
+                {
+                    Linear(inputs, units, bias: !c.BatchNorm);
+                    if (c.BatchNorm) Norm(units);
+                    inputs = units;
+                }
+                Linear(inputs, k);
+                break;
+            case ModelKind.Resnet:
+                Conv(channels, 16 * w, 3, bias: false);
+                Norm(16 * w);
+                foreach (var (cin, cout) in new[] { (16 * w, 16 * w), (16 * w, 32 * w), (32 * w, 64 * w) })
+                {
+                    Conv(cin, cout, 3, bias: false);
+                    Norm(cout);
+                    Conv(cout, cout, 3, bias: false);
+                    Norm(cout);
+                    if (cin != cout) { Conv(cin, cout, 1, bias: false); Norm(cout); }
+                }
+                Linear(64 * w, k);
+                break;
+            default:
+                Tensor(15_897_152);
+                Linear(PretrainedModel.Features, k);
+                break;
+        }
+        return (total, largest);
+    }
+
+    /// <summary>
+    /// Refuses a configuration whose model could not be built or trained here: a tensor over 2^31 − 1
+    /// elements, or weights, gradients and optimizer state (about 16 bytes a parameter) beyond half the
+    /// memory this process may use, with one line that says how big it would be.
+    /// </summary>
+    public static void CheckSize(TrainConfig c, DataShape shape)
+    {
+        var (parameters, largest) = Size(c, shape);
+        string what = $"--model {TrainConfig.ModelWords.Of(c.Model)} --width {c.Width} on {shape.Channels} x {shape.Size} x {shape.Size} images makes {Count(parameters)} parameters";
+        if (largest > int.MaxValue)
+            throw new CliException($"{what}, one layer alone {Count(largest)} weights, more than a tensor holds (2^31 - 1); use a smaller --width");
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, need = 16 * parameters;
+        if (need > available / 2)
+            throw new CliException($"{what} ({need / (double)(1L << 30):F1} GiB with their gradients and optimizer state), more than half of the " +
+                                   $"{available / (double)(1L << 30):F1} GiB this process can use; use a smaller --width");
+    }
+
+    static string Count(long n) => n >= 1_000_000_000 ? $"{n / 1e9:F1} billion" : n >= 1_000_000 ? $"{n / 1e6:F1} million" : n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+
     // Flatten, Dropout, Linear ReLU, Dropout, Linear: the classifier of the convolutional presets.
     static void ConvClassifier(List<Module> layers, int features, int hidden, int classes, double dropout, Generator g)
     {

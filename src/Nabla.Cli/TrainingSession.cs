@@ -21,6 +21,7 @@ internal sealed class TrainingSession
         Data = data;
         ModelGenerator = new Generator(Seeds.Of(config.Seed, Seeds.Model));
         ShuffleGenerator = new Generator(Seeds.Of(config.Seed, Seeds.Shuffle));
+        Presets.CheckSize(config, data.Shape);
         FullModel = Presets.Build(config, data.Shape, ModelGenerator);
 
         if (data.Train.Count < config.BatchSize)

@@ -168,4 +168,32 @@ public sealed class HardeningTests : IDisposable
         Assert.Equal(0, again.Code);
         Assert.Contains("finished before; skipped", again.Out);
     }
+
+    [Theory]
+    [InlineData("cnn")]
+    [InlineData("vgg")]
+    [InlineData("mlp")]
+    [InlineData("resnet")]
+    public void The_size_computed_before_building_is_the_built_models(string model)
+    {
+        foreach (var shape in new[] { new DataShape(1, 28, 10), new DataShape(3, 64, 4), new DataShape(3, 40, 7), new DataShape(1, 16, 3) })
+            foreach (int width in new[] { 1, 2 })
+                foreach (bool bn in new[] { true, false })
+                {
+                    if (model == "resnet" && !bn) continue;
+                    var c = TrainConfig.From(new System.Text.Json.Nodes.JsonObject { ["model"] = model, ["width"] = width, ["batch_norm"] = bn });
+                    var built = Presets.Build(c, shape, new Generator(0));
+                    var (parameters, largest) = Presets.Size(c, shape);
+                    Assert.Equal(built.ParameterCount(), parameters);
+                    Assert.Equal(built.Parameters().Max(p => (long)p.Numel), largest);
+                }
+    }
+
+    [Fact]
+    public void A_model_too_large_to_build_is_one_line_before_anything_is_allocated()
+    {
+        OneLine(Run(Tiny(P("huge"), "--model", "cnn", "--width", "64")), 2,
+            "--model cnn --width 64 on 1 x 28 x 28 images makes 3.4 billion parameters, one layer alone 3.3 billion weights, more than a tensor holds (2^31 - 1); use a smaller --width");
+        Assert.False(Directory.Exists(P("huge")));
+    }
 }

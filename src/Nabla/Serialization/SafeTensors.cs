@@ -72,6 +72,9 @@ public static class SafeTensors
         }
     }
 
+    /// <summary>The floats written at a time (256 MiB of bytes).</summary>
+    internal static int WriteChunk = 1 << 26; // not const: a test shrinks it to exercise the chunks
+
     /// <summary>Writes <paramref name="tensors"/> as F32 safetensors data to <paramref name="stream"/> (left open).</summary>
     public static void Save(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -145,7 +148,13 @@ public static class SafeTensors
         Span<byte> b = stackalloc byte[4];
         foreach (var (_, t) in list)
         {
-            if (BitConverter.IsLittleEndian) stream.Write(MemoryMarshal.AsBytes(t.Data));
+            if (BitConverter.IsLittleEndian)
+            {
+                // In chunks: a span of more than 2 GiB of bytes cannot be formed, and the format allows tensors that large.
+                var data = t.Data;
+                for (int start = 0; start < data.Length; start += WriteChunk)
+                    stream.Write(MemoryMarshal.AsBytes(data.Slice(start, Math.Min(WriteChunk, data.Length - start))));
+            }
             else
             {
                 foreach (float v in t.Data)

@@ -122,7 +122,12 @@ public sealed class SafeTensorsFile : IDisposable
         var result = new float[CheckedLength(e, name)];
         if (e.DType == "F32")
         {
-            ReadBytes(e.Begin, MemoryMarshal.AsBytes(result.AsSpan()));
+            // In chunks of 256 MiB: more than 2 GiB of bytes cannot be one span.
+            for (int start = 0; start < result.Length; start += SafeTensors.WriteChunk)
+            {
+                int count = Math.Min(SafeTensors.WriteChunk, result.Length - start);
+                ReadBytes(e.Begin + 4L * start, MemoryMarshal.AsBytes(result.AsSpan(start, count)));
+            }
             if (!BitConverter.IsLittleEndian)
                 for (int i = 0; i < result.Length; i++)
                     result[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(result[i])));
