@@ -19,10 +19,22 @@ internal static class AtomicFile
             using (var stream = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
             File.Move(tmp, path, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { } // the original error matters more
+            throw Named(e, tmp, path);
+        }
         catch
         {
-            try { File.Delete(tmp); } catch (IOException) { } // the original error matters more
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
+    }
+
+    /// <summary>The same error naming the file the user asked for, not our temporary one.</summary>
+    internal static Exception Named(Exception e, string tmp, string path)
+    {
+        string message = e.Message.Replace(tmp, path, StringComparison.Ordinal);
+        return e is UnauthorizedAccessException ? new UnauthorizedAccessException(message, e) : new IOException(message, e);
     }
 }

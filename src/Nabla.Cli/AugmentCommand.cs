@@ -20,6 +20,7 @@ internal static class AugmentCommand
         new("--seed", OptionKind.Int, "seed of the draws (default 0)"),
         new("--data", OptionKind.Path, "folder with Fashion-MNIST's IDX files (default as for nabla train)"),
         new("--out", OptionKind.Path, "the PNG to write (default augment.png)"),
+        new("--force", OptionKind.Switch, "replace --out when it exists"),
     ];
 
     public static int Run(IReadOnlyList<string> args, IAnsiConsole console)
@@ -64,8 +65,18 @@ internal static class AugmentCommand
         }
         string output = parsed.Text("out") ?? "augment.png";
         var folder = Path.GetDirectoryName(Path.GetFullPath(output))!;
+        if (Directory.Exists(output)) throw CliException.File($"--out {output} is a folder; name the PNG file to write");
         if (!Directory.Exists(folder)) throw CliException.File($"--out: folder not found: {folder}");
-        AugmentationPreview.Save(image, transform, count, (ulong)seed, columns, output);
+        if (File.Exists(output) && !(parsed.Switch("force") ?? false))
+            throw CliException.File($"--out {output} exists; choose another file, or add --force to replace it");
+        try
+        {
+            AtomicFile.Write(output, tmp => AugmentationPreview.Save(image, transform, count, (ulong)seed, columns, tmp), ".png");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CliException.File($"cannot write {output}: {CommandShared.OneLine(e.Message)}");
+        }
         console.MarkupLineInterpolated($"Wrote {output}: {count} draws of {policy}{(erasing > 0 ? $" + erasing {erasing}" : "")} on {what}");
         return 0;
     }

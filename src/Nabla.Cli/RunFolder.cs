@@ -132,9 +132,9 @@ internal sealed partial class RunFolder(string path)
         {
             throw CliException.File($"the run folder {Path} is in use by another nabla command; wait for it to finish, or choose another --out");
         }
-        catch (UnauthorizedAccessException e)
+        catch (UnauthorizedAccessException)
         {
-            throw CliException.File($"cannot write into the run folder {Path}: {CommandShared.OneLine(e.Message)}");
+            throw CliException.File($"cannot write into the run folder {Path}: permission denied");
         }
     }
 

@@ -67,7 +67,15 @@ internal static class TrainCommand
         if (!File.Exists(run.Checkpoint)) throw CliException.File($"--resume: {dir} has no checkpoint.safetensors to resume from");
         var values = TrainConfig.ReadFile(run.Config);
         foreach (var key in ResumeMayChange) values[key] = parsed.Options[key]?.DeepClone() ?? (key == "threads" ? null : values[key]?.DeepClone());
-        return (TrainConfig.From(values), run);
+        try
+        {
+            return (TrainConfig.From(values), run);
+        }
+        catch (CliException e) when (e.ExitCode == 2)
+        {
+            // A value the flags would have refused, found in the saved file: the file's problem, named as such.
+            throw CliException.File($"--resume: {run.Config}: {e.Message} (the run's saved configuration was edited or is corrupt)");
+        }
     }
 
     /// <summary>Trains <paramref name="config"/> into <paramref name="run"/>, from its checkpoint when <paramref name="resuming"/>.</summary>

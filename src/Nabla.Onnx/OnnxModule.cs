@@ -70,9 +70,17 @@ public sealed class OnnxModule : Module
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model not found: {path}", path);
-        var info = new FileInfo(path);
-        if (info.Length > int.MaxValue) throw new OnnxImportException($"{path}: {info.Length} bytes is over protobuf's 2 GB limit");
-        return Create(GraphLoader.Load(File.ReadAllBytes(path), path, Path.GetDirectoryName(Path.GetFullPath(path))));
+        byte[] bytes;
+        try
+        {
+            // Bounded: a device that never ends is refused at protobuf's 2 GB limit instead of filling memory.
+            bytes = Nabla.Data.BoundedFile.ReadAllBytes(path, int.MaxValue, "ONNX");
+        }
+        catch (Nabla.Data.DataFormatException e)
+        {
+            throw new OnnxImportException($"{e.Message} (protobuf's limit)", e);
+        }
+        return Create(GraphLoader.Load(bytes, path, Path.GetDirectoryName(Path.GetFullPath(path))));
     }
 
     /// <summary>Loads an ONNX model from its bytes (external data is refused).</summary>

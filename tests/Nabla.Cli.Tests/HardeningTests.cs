@@ -196,4 +196,36 @@ public sealed class HardeningTests : IDisposable
             "--model cnn --width 64 on 1 x 28 x 28 images makes 3.4 billion parameters, one layer alone 3.3 billion weights, more than a tensor holds (2^31 - 1); use a smaller --width");
         Assert.False(Directory.Exists(P("huge")));
     }
+
+    [Fact]
+    public void Augment_refuses_a_folder_and_an_existing_file_unless_forced()
+    {
+        OneLine(Run("augment", "--data", SubsetDir, "--out", _dir), 1, "is a folder; name the PNG file to write");
+        File.WriteAllText(P("keep.png"), "mine");
+        OneLine(Run("augment", "--data", SubsetDir, "--out", P("keep.png")), 1, "exists; choose another file, or add --force to replace it");
+        Assert.Equal("mine", File.ReadAllText(P("keep.png")));
+        Assert.Equal(0, Run("augment", "--data", SubsetDir, "--out", P("keep.png"), "--force").Code);
+        Assert.Equal(0x89, File.ReadAllBytes(P("keep.png"))[0]);
+        Assert.Single(Directory.GetFiles(_dir, "keep.png*"));
+    }
+
+    [Fact]
+    public void A_bad_value_in_a_saved_config_is_named_as_the_files_on_resume()
+    {
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        Assert.Equal(130, Run(cancel.Token, Tiny(P("edited"))).Code);
+        string config = Path.Combine(P("edited"), "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"lr\": 0.001", "\"lr\": -1", StringComparison.Ordinal));
+        OneLine(Run("train", "--resume", P("edited")), 1, $"--resume: {config}: --lr must be positive and at most 10; got -1 (the run's saved configuration was edited or is corrupt)");
+    }
+
+    [Fact]
+    public void Write_errors_name_the_file_asked_for_not_our_temporary_one()
+    {
+        string target = P("model.safetensors");
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(target, tmp => throw new IOException($"No space left on device : '{tmp}'")));
+        Assert.Equal($"No space left on device : '{target}'", e.Message);
+        Assert.Empty(Directory.GetFiles(_dir));
+    }
 }

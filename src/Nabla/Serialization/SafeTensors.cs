@@ -65,6 +65,13 @@ public static class SafeTensors
             }
             File.Move(tmp, full, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            // Name the file the caller asked for, not the temporary one.
+            string message = e.Message.Replace(tmp, full, StringComparison.Ordinal);
+            throw e is UnauthorizedAccessException ? new UnauthorizedAccessException(message, e) : new IOException(message, e);
+        }
         catch
         {
             try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
