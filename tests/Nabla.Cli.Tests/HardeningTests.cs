@@ -1,3 +1,4 @@
+using CsCheck;
 using Nabla.Serialization;
 using static Nabla.Cli.Tests.CliHarness;
 
@@ -227,5 +228,24 @@ public sealed class HardeningTests : IDisposable
         var e = Assert.Throws<IOException>(() => AtomicFile.Write(target, tmp => throw new IOException($"No space left on device : '{tmp}'")));
         Assert.Equal($"No space left on device : '{target}'", e.Message);
         Assert.Empty(Directory.GetFiles(_dir));
+    }
+
+    [Fact]
+    public void Resuming_from_any_interrupt_point_equals_the_uninterrupted_run()
+    {
+        string[] Args(string run) => Tiny(run, "--augment", "flip-crop", "--dropout", "0.3");
+        Assert.Equal(0, Run(Args(P("whole"))).Code);
+        using var whole = SafeTensorsFile.Open(Path.Combine(P("whole"), "model.safetensors"));
+        int attempt = 0;
+        Gen.Int[1, 7].Sample(stopAt =>
+        {
+            string run = P($"stopped-{attempt++}");
+            using var cancel = new CancellationTokenSource();
+            int reports = 0;
+            Assert.Equal(130, Run(_ => { if (++reports == stopAt) cancel.Cancel(); }, cancel.Token, Args(run)).Code);
+            Assert.Equal(0, Run("train", "--resume", run).Code);
+            using var resumed = SafeTensorsFile.Open(Path.Combine(run, "model.safetensors"));
+            foreach (var name in whole.Names) Assert.Equal(whole.ReadTensor(name).ToArray(), resumed.ReadTensor(name).ToArray());
+        }, iter: 4, threads: 1);
     }
 }
