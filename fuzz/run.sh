@@ -19,8 +19,8 @@ rm -rf "$out" && cp -r "$plain" "$out"
 for dll in Nabla Nabla.Vision Nabla.Onnx Nabla.Cli; do sharpfuzz "$out/$dll.dll" >/dev/null; done
 mkdir -p fuzz/findings
 export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_BIN_CHECK=1  # dotnet is not the instrumented binary; our DLLs are
-resume=-i; [ -d fuzz/findings/"$target"/default/queue ] && resume="-i -"   # continue a previous session
-afl-fuzz $resume fuzz/corpus/"$target" -o fuzz/findings/"$target" -t 10000 -m none -V $((minutes * 60)) \
+input=fuzz/corpus/"$target"; [ -d fuzz/findings/"$target"/default/queue ] && input=-   # "-": continue the previous session
+afl-fuzz -i "$input" -o fuzz/findings/"$target" -t 10000 -m none -V $((minutes * 60)) \
   -- dotnet "$out/Nabla.Fuzz.dll" "$target"
 # The figures docs/reliability.md records: executions in all and per second, and what was found.
 grep -E "^(execs_done|execs_per_sec|run_time|saved_crashes|saved_hangs|corpus_count)" fuzz/findings/"$target"/default/fuzzer_stats
