@@ -11,7 +11,9 @@ minutes=${2:-30}
 command -v afl-fuzz >/dev/null || apt-get install -y afl++
 export PATH="$PATH:$HOME/.dotnet/tools"
 command -v sharpfuzz >/dev/null || dotnet tool install --global SharpFuzz.CommandLine --version 2.3.0
-plain=fuzz/bin/plain out=fuzz/bin/afl
+# FUZZ_BIN: another build folder, so two targets can be fuzzed at once (one core each).
+bin=${FUZZ_BIN:-fuzz/bin}
+plain=$bin/plain out=$bin/afl
 dotnet build fuzz/Nabla.Fuzz -c Release -o "$plain" -v q -nologo >/dev/null
 [ -d fuzz/corpus/"$target" ] || dotnet "$plain/Nabla.Fuzz.dll" seeds fuzz/corpus   # before instrumenting: it runs outside AFL
 # Our assemblies instrumented in a copy (instrumented code runs only under AFL).

@@ -54,7 +54,8 @@ internal sealed partial class RunFolder(string path)
         if (!Directory.Exists(Path)) return;
         if (System.IO.File.Exists(Checkpoint) || System.IO.File.Exists(Model) || System.IO.File.Exists(Config))
             throw CliException.File($"--out {Path} already holds a run; choose another folder, or continue it with nabla train --resume {Path}");
-        var other = Directory.EnumerateFileSystemEntries(Path).Select(System.IO.Path.GetFileName).FirstOrDefault(n => n != LockName);
+        // Our lock and temporary files are not the user's (another command may be starting in it: the lock decides).
+        var other = Directory.EnumerateFileSystemEntries(Path).Select(System.IO.Path.GetFileName).FirstOrDefault(n => n != LockName && !TemporaryName().IsMatch(n!));
         if (other is not null)
             throw CliException.File($"--out {Path} holds other files ('{other}'); nabla train writes a run only into a new or empty folder");
     }

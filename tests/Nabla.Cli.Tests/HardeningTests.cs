@@ -248,4 +248,17 @@ public sealed class HardeningTests : IDisposable
             foreach (var name in whole.Names) Assert.Equal(whole.ReadTensor(name).ToArray(), resumed.ReadTensor(name).ToArray());
         }, iter: 4, threads: 1);
     }
+
+    [Fact]
+    public async Task Two_trainings_into_one_folder_at_once_leave_one_whole_run()
+    {
+        var runs = new[] { "1", "2" }.Select(seed => Task.Run(() => Run(Tiny(P("same"), "--seed", seed, "--epochs", "1")))).ToArray();
+        var outcomes = (await Task.WhenAll(runs)).OrderBy(r => r.Code).ToArray();
+        Assert.Equal([0, 1], outcomes.Select(r => r.Code));
+        Assert.Matches("is in use by another nabla command|already holds a run", outcomes[1].Error);
+        // The folder's config and its weights are the same run's.
+        using var model = SafeTensorsFile.Open(Path.Combine(P("same"), "model.safetensors"));
+        var saved = System.Text.Json.Nodes.JsonNode.Parse(model.Metadata["config"])!["seed"]!.GetValue<int>();
+        Assert.Equal(saved, Json(Path.Combine(P("same"), "config.json"))["seed"]!.GetValue<int>());
+    }
 }
