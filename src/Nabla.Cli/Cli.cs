@@ -15,7 +15,7 @@ internal static class Cli
 {
     static readonly (string Name, string Summary, OptionSpec[] Options, string Usage)[] Commands =
     [
-        ("train", "train a model on Fashion-MNIST and write a run folder", TrainCommand.Options, "nabla train [options]"),
+        ("train", "train a model on Fashion-MNIST or a folder of your images and write a run folder", TrainCommand.Options, "nabla train [options]"),
         ("eval", "test metrics and the confusion matrix of a trained run", EvalCommand.Options, "nabla eval RUN [options]"),
         ("predict", "the top classes of image files", PredictCommand.Options, "nabla predict RUN FILE... [options]"),
         ("export", "write a trained run as an ONNX model for ONNX Runtime", ExportCommand.Options, "nabla export RUN [--out FILE.onnx] [options]"),
@@ -148,6 +148,7 @@ internal static class Cli
                 OptionKind.Choice => " " + string.Join("|", o.Choices!),
                 OptionKind.Int => " N",
                 OptionKind.Number => " X",
+                OptionKind.Text => " " + (o.Choices?.FirstOrDefault() ?? "TEXT"),
                 _ => " PATH",
             };
             grid.AddRow(new Text($"  {o.Flag}{value}"), new Text(o.Help));

@@ -49,8 +49,9 @@ internal abstract class Setting(OptionSpec spec)
             v => v is int i ? check(i) : null);
 
     public static Setting Text(string flag, string help, Func<TrainConfig, string?> get, Func<TrainConfig, string?, TrainConfig> set,
-        Func<string?, string?>? check = null) =>
-        new Of<string?>(new(flag, OptionKind.Path, help), get, set, _ => null, n => n.GetValue<string>(), v => v is null ? null : JsonValue.Create(v), check);
+        Func<string?, string?>? check = null, string? format = null) =>
+        new Of<string?>(format is null ? new(flag, OptionKind.Path, help) : new(flag, OptionKind.Text, help, [format]), get, set, _ => null,
+            n => n.GetValue<string>(), v => v is null ? null : JsonValue.Create(v), check);
 
     sealed class Of<T>(OptionSpec spec, Func<TrainConfig, T> get, Func<TrainConfig, T, TrainConfig> set, Func<TrainConfig, T> fallback,
         Func<JsonNode, T> parse, Func<T, JsonNode?> write, Func<T, string?>? check) : Setting(spec)

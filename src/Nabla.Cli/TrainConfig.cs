@@ -158,7 +158,7 @@ internal sealed record TrainConfig
             "randaugment or trivialaugment (flip-crop plus the policy)",
             AugmentWords, c => c.Augment, (c, v) => c with { Augment = v }, _ => AugmentKind.None),
         Setting.Text("--color-jitter", "colour jitter after the geometric augmentation: B,C,S,H, the brightness, contrast and saturation factors' spread and the hue shift (e.g. 0.4,0.4,0.4,0.1; default off)",
-            c => c.ColorJitter, (c, v) => c with { ColorJitter = v }, v => v is null ? null : JitterError(v)),
+            c => c.ColorJitter, (c, v) => c with { ColorJitter = v }, v => v is null ? null : JitterError(v), format: "B,C,S,H"),
         Setting.Number("--erasing", "probability of random erasing after augmentation (default 0)", c => c.Erasing, (c, v) => c with { Erasing = v }, _ => 0,
             v => v >= 0 && v <= 1 ? null : $"--erasing must be a probability in [0, 1]; got {Fmt(v)}"),
         Setting.Number("--mixup", "MixUp: blend each batch's images and labels with lam ~ Beta(alpha, alpha); this is alpha (default 0: off; 0.2 is usual)",
