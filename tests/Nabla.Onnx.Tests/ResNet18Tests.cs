@@ -18,15 +18,7 @@ public class ResNet18Tests
         return (new Resize(224, 224).Apply(image, new Generator(0)) * 255f).Unsqueeze(0);
     }
 
-    internal static string ChelseaPath()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, "shared", "images", "chelsea.png");
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException("shared/images/chelsea.png beside the checkout");
-    }
+    internal static string ChelseaPath() => Nabla.Cli.Tests.ColourTree.ChelseaPath();
 
     static float[] OrtRun(string model, string input, Tensor x)
     {
