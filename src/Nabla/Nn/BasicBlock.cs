@@ -51,7 +51,7 @@ public sealed class BasicBlock : Module
     {
         if (input.Rank != 4 || input.Shape[1] != InChannels)
             throw ShapeException.ForLayer($"BasicBlock({InChannels}, {OutChannels})", $"input of shape (N, {InChannels}, H, W)", input.ShapeString);
-        var h = _bn1.Forward(_conv1.Forward(input), Fusion.Relu);
+        var h = _bn1.HasHooks ? _bn1.Forward(_conv1.Forward(input)).Relu() : _bn1.Forward(_conv1.Forward(input), Fusion.Relu);
         h = _bn2.Forward(_conv2.Forward(h));
         var shortcut = _downsample is null ? input : _downsample.Forward(input);
         return (h + shortcut).Relu();

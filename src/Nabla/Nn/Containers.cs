@@ -39,9 +39,10 @@ public sealed class Sequential : Module, IEnumerable<Module>
         {
             // Linear or batch norm followed by ReLU runs as one fused operation (the same values, one
             // memory pass less).
-            bool reluNext = i + 1 < _layers.Count && _layers[i + 1] is Relu;
+            // A module with hooks runs alone, so each hook sees its own module's output.
+            bool reluNext = i + 1 < _layers.Count && _layers[i + 1] is Relu { HasHooks: false } && !_layers[i].HasHooks;
             if (reluNext && _layers[i] is BatchNormBase bnp && i + 2 < _layers.Count
-                && _layers[i + 2] is MaxPool2d { KernelSize: (2, 2), Stride: (2, 2), Padding: (0, 0) } && Functional.CanFusePool(x))
+                && _layers[i + 2] is MaxPool2d { KernelSize: (2, 2), Stride: (2, 2), Padding: (0, 0), HasHooks: false } && Functional.CanFusePool(x))
             {
                 // Batch norm, ReLU and 2x2 max pooling: the normalized activation is never stored.
                 x = bnp.Forward(x, Fusion.ReluMaxPool2);

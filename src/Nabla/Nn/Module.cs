@@ -45,6 +45,7 @@ public abstract class Module
     internal Tensor Forward(Tensor input, Fusion fusion)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (_forwardHooks is not null || _backwardHooks is not null) return ForwardHooked(input, fusion);
         try
         {
             if (!OpProfiler.Enabled) return ForwardCore(input, fusion);
@@ -56,6 +57,118 @@ public abstract class Module
         catch (ShapeException e) when (_nameInParent is not null)
         {
             throw e.WithModule(_nameInParent);
+        }
+    }
+
+    // ---- hooks -------------------------------------------------------------------------------
+
+    // Null when none is registered, so a module without hooks pays one null check per forward.
+    Action<Module, Tensor, Tensor>[]? _forwardHooks;
+    Action<Module, Tensor?, Tensor>[]? _backwardHooks;
+
+    /// <summary>
+    /// Registers <paramref name="hook"/> to be called after every forward of this module with the
+    /// module, its input and its output, as PyTorch's <c>register_forward_hook</c>. Hooks run in the
+    /// order registered. Dispose the returned handle (or call <see cref="HookHandle.Remove"/>) to
+    /// remove it.
+    /// </summary>
+    /// <remarks>
+    /// A module with a hook is never fused with its neighbours (a container runs batch norm then
+    /// ReLU as two modules instead of one fused operation), so each hook sees exactly its own
+    /// module's output. The hook must not change the tensors it is given.
+    /// </remarks>
+    public HookHandle RegisterForwardHook(Action<Module, Tensor, Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        _forwardHooks = [.. _forwardHooks ?? [], hook];
+        return new HookHandle(() => _forwardHooks = Without(_forwardHooks, hook));
+    }
+
+    /// <summary>
+    /// Registers <paramref name="hook"/> to be called during backward, once the gradients with
+    /// respect to this module's input and output are known, as PyTorch's
+    /// <c>register_full_backward_hook(hook(module, grad_input, grad_output))</c>. The gradient of
+    /// the input is null when the input needs none (the first layer of a network). Dispose the
+    /// returned handle to remove it.
+    /// </summary>
+    /// <remarks>
+    /// The module's input and output pass through an identity recorded in the graph whose backward
+    /// captures the gradient; the values are unchanged. As with forward hooks, a module with a hook
+    /// is never fused with its neighbours.
+    /// </remarks>
+    public HookHandle RegisterFullBackwardHook(Action<Module, Tensor?, Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        _backwardHooks = [.. _backwardHooks ?? [], hook];
+        return new HookHandle(() => _backwardHooks = Without(_backwardHooks, hook));
+    }
+
+    /// <summary>True while a forward or backward hook is registered on this module: containers then do not fuse it.</summary>
+    internal bool HasHooks => _forwardHooks is not null || _backwardHooks is not null;
+
+    static T[]? Without<T>(T[]? hooks, T hook) where T : class
+    {
+        if (hooks is null) return null;
+        int i = Array.IndexOf(hooks, hook);
+        if (i < 0) return hooks;
+        var rest = hooks.Where((_, j) => j != i).ToArray();
+        return rest.Length == 0 ? null : rest;
+    }
+
+    Tensor ForwardHooked(Tensor input, Fusion fusion)
+    {
+        if (fusion != Fusion.None)
+            throw new InvalidOperationException($"{GetType().Name} has hooks and cannot run fused ({fusion}); the container should run it alone");
+        var backward = _backwardHooks;
+        BackwardHookState? state = null;
+        var x = input;
+        if (backward is not null && Tensor.Recording([input]))
+        {
+            state = new BackwardHookState(this, backward);
+            // The identity on the input sees the gradient of the input, after the output's.
+            x = Tensor.Record(input.Detach(), "backward_hook_input", [input], g =>
+            {
+                state.Fire(g);
+                return [g];
+            });
+        }
+        Tensor y;
+        try
+        {
+            long t0 = OpProfiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+            y = ForwardCore(x, Fusion.None);
+            if (t0 != 0) OpProfiler.Add($"forward.{_nameInParent ?? "model"}.{GetType().Name}", t0);
+        }
+        catch (ShapeException e) when (_nameInParent is not null)
+        {
+            throw e.WithModule(_nameInParent);
+        }
+        if (backward is not null && Tensor.Recording([y]))
+        {
+            state ??= new BackwardHookState(this, backward) { InputNeedsNoGrad = true };
+            y = Tensor.Record(y.Detach(), "backward_hook_output", [y], g =>
+            {
+                state.GradOutput = g;
+                if (state.InputNeedsNoGrad) state.Fire(null);
+                return [g];
+            });
+        }
+        if (_forwardHooks is { } hooks)
+            foreach (var hook in hooks) hook(this, input, y);
+        return y;
+    }
+
+    /// <summary>What one forward's backward hooks need: the output's gradient arrives first, then the input's.</summary>
+    sealed class BackwardHookState(Module module, Action<Module, Tensor?, Tensor>[] hooks)
+    {
+        public bool InputNeedsNoGrad;
+        public Tensor? GradOutput;
+
+        public void Fire(Tensor? gradInput)
+        {
+            // No output gradient: the output did not reach the loss (nothing to report).
+            if (GradOutput is not { } gOut) return;
+            foreach (var hook in hooks) hook(module, gradInput, gOut);
         }
     }
 
@@ -310,6 +423,28 @@ internal enum Fusion
 
     /// <summary>max_pool2d(relu(layer(x)), 2): batch norm, ReLU and 2x2 stride-2 max pooling.</summary>
     ReluMaxPool2,
+}
+
+/// <summary>
+/// Removes a hook registered with <see cref="Module.RegisterForwardHook"/> or
+/// <see cref="Module.RegisterFullBackwardHook"/>, as PyTorch's <c>RemovableHandle</c>; removing twice
+/// does nothing.
+/// </summary>
+public sealed class HookHandle : IDisposable
+{
+    Action? _remove;
+
+    internal HookHandle(Action remove) => _remove = remove;
+
+    /// <summary>Removes the hook.</summary>
+    public void Remove()
+    {
+        _remove?.Invoke();
+        _remove = null;
+    }
+
+    /// <summary>Removes the hook.</summary>
+    public void Dispose() => Remove();
 }
 
 /// <summary>What <see cref="Module.LoadStateDict"/> did not match.</summary>
