@@ -15,11 +15,12 @@ namespace Nabla.Training;
 /// One epoch of <see cref="Fit"/>:
 /// <code>
 /// 1. model.Train(); each callback's OnEpochBegin
-/// 2. for each batch (stopping before the next one once the cancellation token is set), inside a TensorScope (memory reused from step to step):
+/// 2. for each batch (stopping before the next one once the cancellation token is set): each callback's OnBatchBegin, then inside a TensorScope (memory reused from step to step):
 ///      optimizer.ZeroGrad(); output = model.Forward(x); loss = lossFn.Forward(output, y)
 ///      if loss is NaN or ±∞: throw NonFiniteLossException (epoch, step) — before any update
 ///      loss.Backward(); if MaxGradNorm: GradClip.ClipGradNorm(params, MaxGradNorm)
-///      optimizer.Step(); each StepScheduler.Step(); raise Progress
+///      each callback's OnBeforeOptimizerStep; optimizer.Step(); each callback's OnBatchEnd
+///      each StepScheduler.Step(); raise Progress
 /// 3. if a validation loader: model.Eval() under Autograd.NoGrad(), the mode restored afterwards
 /// 4. each EpochScheduler.Step(); PlateauScheduler.Step(validation loss, or training loss without validation)
 /// 5. record the epoch; each callback's OnEpochEnd may stop training with a reason
@@ -207,6 +208,7 @@ public sealed class Trainer
             if (!batchesLeft.MoveNext()) break;
             var batch = batchesLeft.Current;
             step++;
+            foreach (var cb in Callbacks) cb.OnBatchBegin(epoch, step, batches, GlobalStep);
             using (TensorScope.Begin())
             {
                 Optimizer.ZeroGrad();
@@ -218,8 +220,10 @@ public sealed class Trainer
                     throw new NonFiniteLossException(loss.Item(), epoch, step, GlobalStep + 1);
                 loss.Backward();
                 if (_maxGradNorm is double maxNorm) GradClip.ClipGradNorm(Model.Parameters(), maxNorm);
+                foreach (var cb in Callbacks) cb.OnBeforeOptimizerStep();
                 Optimizer.Step();
                 GlobalStep++;
+                foreach (var cb in Callbacks) cb.OnBatchEnd();
                 foreach (var s in StepSchedulers) s.Step();
 
                 lossSum += batchLoss;
