@@ -19,6 +19,24 @@ internal static class Plots
         UncertaintyPlots.Save(plot, path);
     }
 
+    /// <summary>Several plots as one PNG, in a grid of <paramref name="columns"/> columns, row by row.</summary>
+    public static void SaveGrid(string path, IReadOnlyList<ScottPlot.Plot> panels, int columns, int panelWidth = 600, int panelHeight = 400)
+    {
+        int rows = (panels.Count + columns - 1) / columns;
+        var info = new SkiaSharp.SKImageInfo(columns * panelWidth, rows * panelHeight);
+        using var surface = SkiaSharp.SKSurface.Create(info);
+        surface.Canvas.Clear(SkiaSharp.SKColors.White);
+        for (int i = 0; i < panels.Count; i++)
+        {
+            using var image = panels[i].GetImage(panelWidth, panelHeight);
+            using var bitmap = SkiaSharp.SKBitmap.Decode(image.GetImageBytes(ScottPlot.ImageFormat.Png));
+            surface.Canvas.DrawBitmap(bitmap, i % columns * panelWidth, i / columns * panelHeight);
+        }
+        using var snapshot = surface.Snapshot();
+        using var data = snapshot.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        AtomicFile.Write(path, tmp => { using var f = File.Create(tmp); data.SaveTo(f); }, extension: ".png");
+    }
+
     static void AddLine(ScottPlot.Plot plot, double[] xs, double[] ys, string label)
     {
         // Epochs without a value (no validation split) are left out rather than drawn as NaN.

@@ -25,6 +25,8 @@ internal sealed partial class RunFolder(string path)
     public string Summary => File("summary.json");
     public string LossPlot => File("loss.png");
     public string AccuracyPlot => File("accuracy.png");
+    public string Diagnostics => File("diagnostics.csv");
+    public string DiagnosticsPlot => File("diagnostics.png");
 
     string File(string name) => System.IO.Path.Combine(Path, name);
 

@@ -140,6 +140,14 @@ internal static class TrainCommand
         trainer.Progress += (_, p) => view.OnProgress(p);
         if (onProgress is not null) trainer.Progress += (_, p) => onProgress(p);
         var runCallback = new RunCallback(run, session, past, view);
+        DiagnosticsFile? diagnostics = null;
+        if (config.Diagnostics)
+        {
+            // Before the run's own callback, so a checkpoint never runs ahead of the rows written.
+            diagnostics = new DiagnosticsFile(run.Diagnostics, new TrainingDiagnostics(config.DiagnosticsEvery), fresh: !resuming);
+            trainer.Callbacks.Add(diagnostics.Instruments);
+            trainer.Callbacks.Add(diagnostics);
+        }
         trainer.Callbacks.Add(runCallback);
         string? stoppedBefore = null;
         if (config.Patience > 0)
@@ -164,6 +172,7 @@ internal static class TrainCommand
         }
         if (history.Interrupted)
         {
+            diagnostics?.Flush();
             Checkpoint.Save(run.Checkpoint, trainer, session.Generators);
             var at = trainer.InterruptedEpoch!;
             console.MarkupLineInterpolated($"[yellow]Interrupted[/] in epoch {at.Epoch} after {at.Batches} of {session.TrainLoader.Count} batches; the checkpoint is saved in {run.Checkpoint}.");
@@ -213,7 +222,9 @@ internal static class TrainCommand
             ["confusion_matrix"] = CommandShared.Confusion(test.ConfusionMatrix),
         };
         RunFolder.WriteJson(run.Summary, summary);
-        run.WritePlots(records, $"{TrainConfig.ModelWords.Of(config.Model)} on {(data.Split is null ? "Fashion-MNIST" : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(config.Data!))))}");
+        string title = $"{TrainConfig.ModelWords.Of(config.Model)} on {(data.Split is null ? "Fashion-MNIST" : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(config.Data!))))}";
+        run.WritePlots(records, title);
+        if (diagnostics is not null) DiagnosticsFile.Plot(run.Diagnostics, run.DiagnosticsPlot, title);
 
         var table = new Table().Border(TableBorder.Rounded).AddColumn("test").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("accuracy", Pct(test.Accuracy));
@@ -222,7 +233,7 @@ internal static class TrainCommand
         table.AddRow("epochs", records.Count.ToString(CultureInfo.InvariantCulture));
         table.AddRow("training time", ProgressView.Clock(seconds));
         console.Write(table);
-        console.MarkupLineInterpolated($"Wrote {run.Path}: model.safetensors, config.json, {(data.Split is null ? "" : "split.json, ")}metrics.csv, summary.json, loss.png, accuracy.png ({ProgressView.Clock(clock.Elapsed.TotalSeconds)} in all).");
+        console.MarkupLineInterpolated($"Wrote {run.Path}: model.safetensors, config.json, {(data.Split is null ? "" : "split.json, ")}metrics.csv, summary.json, loss.png, accuracy.png{(diagnostics is null ? "" : ", diagnostics.csv, diagnostics.png")} ({ProgressView.Clock(clock.Elapsed.TotalSeconds)} in all).");
         return 0;
     }
 
@@ -243,6 +254,7 @@ internal static class TrainCommand
         Require("lr_step", c.Schedule == ScheduleKind.Step, $"with --schedule {schedule} (it is the step schedule's period)");
         Require("lr_gamma", c.Schedule is ScheduleKind.Step or ScheduleKind.Plateau, $"with --schedule {schedule} (it is the step and plateau schedules' factor)");
         Require("min_delta", c.Patience > 0, "without --patience (it is early stopping's threshold)");
+        Require("diagnostics_every", c.Diagnostics, "without --diagnostics (it is the diagnostics' sampling interval)");
     }
 
     static EarlyStopping NewEarlyStopping(TrainConfig c) => new("val_loss", MonitorMode.Min, c.Patience, c.MinDelta);

@@ -86,6 +86,8 @@ internal sealed record TrainConfig
     public InitKind Init { get; init; }
     public double Dropout { get; init; }
     public bool BatchNorm { get; init; }
+    public bool Diagnostics { get; init; }
+    public int DiagnosticsEvery { get; init; }
     public AugmentKind Augment { get; init; }
     public string? ColorJitter { get; init; }
     public double Erasing { get; init; }
@@ -173,6 +175,11 @@ internal sealed record TrainConfig
             c => c.Patience, (c, v) => c with { Patience = v }, _ => 0, v => v >= 0 ? null : $"--patience must be at least 0 (0 turns early stopping off); got {v}"),
         Setting.Number("--min-delta", "early stopping: the smallest change that counts as better (default 0)", c => c.MinDelta, (c, v) => c with { MinDelta = v }, _ => 0,
             v => v >= 0 ? null : $"--min-delta must be non-negative; got {Fmt(v)}"),
+        Setting.Switch("--diagnostics", "per-layer training diagnostics, written to diagnostics.csv and diagnostics.png: activation mean, std and histogram, " +
+            "dead ReLUs, saturated tanh and sigmoid units, gradient norms and update-to-weight ratios (default off)",
+            c => c.Diagnostics, (c, v) => c with { Diagnostics = v }, _ => false),
+        Setting.Int("--diagnostics-every", "--diagnostics: sample every N optimizer steps (default 0: the last batch of each epoch, and the first of training)",
+            c => c.DiagnosticsEvery, (c, v) => c with { DiagnosticsEvery = v }, _ => 0, v => v >= 0 ? null : $"--diagnostics-every must be at least 0; got {v}"),
         Setting.Number("--val-split", "fraction of the training split held out for validation, stratified (default 0.1)", c => c.ValSplit, (c, v) => c with { ValSplit = v },
             _ => 0.1, v => v >= 0 && v < 1 ? null : $"--val-split must be in [0, 1); got {Fmt(v)}"),
         Setting.Switch("--bootstrap", "train on a bootstrap resample of the training set (as many draws with replacement; bagging)",

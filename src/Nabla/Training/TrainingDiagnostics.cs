@@ -165,10 +165,10 @@ public sealed class TrainingDiagnostics : ITrainerCallback, IDisposable
     /// <c>epoch,step,kind,name,layer,mean,std,min,max,saturated,dead,weight_norm,grad_norm,update_ratio,histogram</c>,
     /// the histogram as its counts joined by ';' between <c>min</c> and <c>max</c>. Empty fields do not apply.
     /// </summary>
-    public void WriteCsv(TextWriter writer)
+    public void WriteCsv(TextWriter writer, bool header = true)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteLine("epoch,step,kind,name,layer,mean,std,min,max,saturated,dead,weight_norm,grad_norm,update_ratio,histogram");
+        if (header) writer.WriteLine(CsvHeader);
         foreach (var (epoch, step, a) in _activations)
             writer.WriteLine(string.Join(',', I(epoch), I(step), "activation", Quote(a.Name), a.Layer, F(a.Mean), F(a.Std), F(a.Min), F(a.Max),
                 F(a.SaturatedFraction), F(a.DeadFraction), "", "", "", string.Join(';', a.Histogram.Select(I))));
@@ -181,12 +181,22 @@ public sealed class TrainingDiagnostics : ITrainerCallback, IDisposable
         static string Quote(string s) => s.Contains(',', StringComparison.Ordinal) || s.Contains('"', StringComparison.Ordinal) ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
     }
 
-    /// <summary>The CSV of <see cref="WriteCsv(TextWriter)"/> as a string.</summary>
-    public string ToCsv()
+    /// <summary>The first line of <see cref="WriteCsv"/>.</summary>
+    public const string CsvHeader = "epoch,step,kind,name,layer,mean,std,min,max,saturated,dead,weight_norm,grad_norm,update_ratio,histogram";
+
+    /// <summary>The CSV of <see cref="WriteCsv"/> as a string.</summary>
+    public string ToCsv(bool header = true)
     {
         var sb = new StringBuilder();
-        using (var w = new StringWriter(sb, CultureInfo.InvariantCulture)) WriteCsv(w);
+        using (var w = new StringWriter(sb, CultureInfo.InvariantCulture)) WriteCsv(w, header);
         return sb.ToString();
+    }
+
+    /// <summary>Forgets the records so far (once they are written), so a long run does not keep them all in memory.</summary>
+    public void Clear()
+    {
+        _activations.Clear();
+        _parameters.Clear();
     }
 }
 
