@@ -23,6 +23,7 @@ internal static class Cli
         ("augment", "a PNG grid previewing an augmentation policy", AugmentCommand.Options, "nabla augment [options]"),
         ("ensemble train", "train K members differing by seed (and, with --bagging, by bootstrap resample)", EnsembleTrainCommand.Options, "nabla ensemble train --members K [--bagging] --out DIR [train options]"),
         ("ensemble eval", "combine trained runs and report members, ensemble and growth", EnsembleEvalCommand.Options, "nabla ensemble eval RUN... [--out DIR]"),
+        ("lab", "run the lecture's claims as experiments: figures, report.md and a measured verdict each", Lab.LabCommand.Options, "nabla lab NAME... | all | --list [--out DIR] [--full]"),
     ];
 
     /// <summary>Whether the running command stops cleanly when cancelled (training); Ctrl+C ends any other at once.</summary>
@@ -84,6 +85,7 @@ internal static class Cli
                 "export" => ExportCommand.Run(rest, console),
                 "data export-images" => DataCommand.Run(rest, console),
                 "augment" => AugmentCommand.Run(rest, console),
+                "lab" => Lab.LabCommand.Run(rest, console),
                 _ => throw new CliException($"unknown command '{args[0]}'{ArgParser.Suggest(args[0], Commands.Select(c => c.Name))}; commands: {string.Join(", ", Commands.Select(c => c.Name))}"),
             };
         }
@@ -130,6 +132,7 @@ internal static class Cli
         console.WriteLine("  nabla augment --augment randaugment --index 3 --out preview.png");
         console.WriteLine("  nabla ensemble train --members 5 --bagging --out runs/ens && nabla ensemble eval runs/ens --out runs/ens/eval");
         console.WriteLine("  nabla eval runs/mlp --mc-dropout 50 --out runs/mlp/mc");
+        console.WriteLine("  nabla lab init --out lab                      Xavier, Kaiming and small weights, measured layer by layer");
     }
 
     static int Help(IAnsiConsole console, string name)
