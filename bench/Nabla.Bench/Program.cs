@@ -5,7 +5,8 @@
 // ResNet-18 imported from ONNX, batch 1 and 32, as the ONNX Runtime anchor runs it), gemm_skinny (the shapes of training
 // steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
 // processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM), loader (augmented
-// Fashion-MNIST batches through Nabla.Vision and the DataLoader, workers 2, 1 and 0). No name: all.
+// Fashion-MNIST batches through Nabla.Vision and the DataLoader, workers 2, 1 and 0), hooks (training steps
+// with no module hook ever, hooks registered and removed, and no-op hooks on every module). No name: all.
 // `colour_tree OUT [PER_CLASS]` writes the colour image folder docs/own-images.md measures on.
 using System.Diagnostics;
 using System.Text.Json;
@@ -26,6 +27,7 @@ var workloads = new Dictionary<string, Action<double>>
     ["resnet18_infer"] = ResNet18Infer.Run,
     ["profile"] = TrainingWorkloads.Profile, // needs NABLA_PROFILE=1
     ["loader"] = LoaderWorkload.Run,
+    ["hooks"] = HookWorkload.Run,
 };
 
 if (args.Length > 0 && args[0] == "colour_tree") return ColourTree.Write(args[1..]); // a data set for docs/own-images.md, not a workload
