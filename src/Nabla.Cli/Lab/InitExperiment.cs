@@ -45,11 +45,16 @@ internal sealed class InitExperiment : LabExperiment
             LabPlots.Lines("ReLU net: activation std per layer", "layer", "std", Inits.Select(i => new Series(i.Name, layers, std[("relu", i.Name)])), logY: true),
         ], report.File("std-per-layer.png"), columns: 2);
         foreach (var act in Nets)
-            LabPlots.Save([.. Inits.SelectMany(i => Shown.Select(l =>
+        {
+            // One x axis for the whole figure, so a collapse towards 0 shows as a spike.
+            var all = Inits.SelectMany(i => Shown.Select(l => stats[(act, i.Name)][l - 1])).ToList();
+            (double, double) range = act == "tanh" ? (-1.05, 1.05) : (0, all.Max(s => s.Max));
+            LabPlots.Save([.. Inits.Zip(Keys).SelectMany(i => Shown.Select(l =>
             {
-                var s = stats[(act, i.Name)][l - 1];
-                return LabPlots.Histogram($"{i.Name}, layer {l} (std {s.Std:G2})", s.Histogram, s.Min, s.Max);
+                var s = stats[(act, i.First.Name)][l - 1];
+                return LabPlots.Histogram($"{i.Second}, layer {l}: std {s.Std:G2}", s.Histogram, s.Min, s.Max, xRange: range);
             }))], report.File($"histograms-{act}.png"), columns: Shown.Length, width: 340, height: 240);
+        }
 
         // Per-layer variance gain: the geometric mean of (std_{l+1} / std_l)^2 over layers 2..10.
         double Gain(string act, string init)

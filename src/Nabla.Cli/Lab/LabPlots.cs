@@ -27,17 +27,23 @@ internal static class LabPlots
         return plot;
     }
 
-    /// <summary>A histogram of counts in equal bins from <paramref name="min"/> to <paramref name="max"/>, as bars.</summary>
-    public static ScottPlot.Plot Histogram(string title, long[] counts, double min, double max, string xLabel = "value")
+    /// <summary>
+    /// A histogram of counts in equal bins from <paramref name="min"/> to <paramref name="max"/>, as bars; with
+    /// <paramref name="xRange"/> the axis is fixed (to compare histograms side by side) and bars are at least a
+    /// 60th of it wide, so values squeezed near one point show as a spike.
+    /// </summary>
+    public static ScottPlot.Plot Histogram(string title, long[] counts, double min, double max, string xLabel = "value", (double Low, double High)? xRange = null)
     {
         var plot = new ScottPlot.Plot();
         double width = counts.Length == 0 ? 1 : (max - min) / counts.Length;
-        if (width <= 0) width = 1e-3;
-        var bars = counts.Select((c, i) => new ScottPlot.Bar { Position = min + (i + 0.5) * width, Value = c, Size = width * 0.95 }).ToArray();
+        double drawn = Math.Max(width * 0.95, xRange is { } r0 ? (r0.High - r0.Low) / 60 : 0);
+        if (drawn <= 0) drawn = 1e-3;
+        var bars = counts.Select((c, i) => new ScottPlot.Bar { Position = min + (i + 0.5) * width, Value = c, Size = drawn }).ToArray();
         plot.Add.Bars(bars);
         plot.Title(title);
         plot.XLabel(xLabel);
         plot.Axes.Margins(bottom: 0);
+        if (xRange is { } r) plot.Axes.SetLimitsX(r.Low, r.High);
         return plot;
     }
 
@@ -61,7 +67,8 @@ internal static class LabPlots
                 var text = plot.Add.Text(double.IsNaN(values[r, c]) ? "—" : values[r, c].ToString(format, System.Globalization.CultureInfo.InvariantCulture), c, r);
                 text.LabelFontSize = 11;
                 text.LabelAlignment = ScottPlot.Alignment.MiddleCenter;
-                text.LabelFontColor = ScottPlot.Colors.White;
+                // Viridis is bright at the top of its range: dark text there, white below.
+                text.LabelFontColor = (values[r, c] - low) / Math.Max(1e-12, high - low) > 0.6 ? ScottPlot.Colors.Black : ScottPlot.Colors.White;
             }
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             [.. Enumerable.Range(0, cols).Select(i => (double)i)], columnLabels);
