@@ -20,7 +20,7 @@ internal sealed class ActivationsExperiment : LabExperiment
         var results = new Dictionary<string, (FitResult Fit, double[] FirstGrads, double[] Saturated, double[] Dead)>();
         foreach (var act in LabNets.Activations)
         {
-            var model = LabNets.Mlp([.. Enumerable.Repeat(width, depth)], act, lab.Gen(3));
+            var model = LabNets.Mlp([.. Enumerable.Repeat(width, depth)], act, lab.Gen(3), weightInit: InitFor(act));
             using var diag = new TrainingDiagnostics();
             var fit = lab.Fit(model, new Sgd(model.Parameters(), lr: 0.01, momentum: 0.9), train, test, epochs, shuffleStream: 4, callbacks: [diag]);
             int firstStep = diag.Parameters.Min(p => p.Step), lastStep = diag.Activations.Max(a => a.Step);
@@ -41,8 +41,9 @@ internal sealed class ActivationsExperiment : LabExperiment
         ], report.File("activations.png"), columns: 2);
 
         report.Setup($"""
-            The same MLP, {depth} hidden layers of {width} units (maxout: 2 linear pieces per unit), PyTorch's default
-            initialization, trained with SGD (momentum 0.9, learning rate 0.01, batch 128) for {epochs} epochs on {n:N0}
+            The same MLP, {depth} hidden layers of {width} units (maxout: 2 linear pieces per unit), biases zero, weights
+            initialized as suits each activation (Kaiming N(0, 2/n) for ReLU, its leaky form for leaky ReLU, N(0, 1/n) for
+            tanh, sigmoid and maxout), trained with SGD (momentum 0.9, learning rate 0.01, batch 128) for {epochs} epochs on {n:N0}
             standardized training images; {test.Count:N0} test images. `TrainingDiagnostics` measures each weight's gradient
             norm at the first step and each activation layer's saturated and dead fractions on the last batch.
             """);
@@ -70,6 +71,19 @@ internal sealed class ActivationsExperiment : LabExperiment
         report.Verdict("The quick guide: ReLU as standard, leaky ReLU and maxout close behind, sigmoid not used", reluNearBest && sigmoidLast && variantsSecond,
             $"ranking by final test accuracy: {string.Join(" > ", ranked.Select(a => $"{a} {Pct(results[a].Fit.FinalAccuracy)}"))}.");
     }
+
+    /// <summary>
+    /// Each activation with the initialization made for it, so the comparison is of activations, not of
+    /// one initialization that suits some of them: Kaiming (Var = 2/n) for ReLU, its leaky form for leaky
+    /// ReLU, and Var = 1/n for tanh, sigmoid and maxout (the maximum of two such pieces keeps the second
+    /// moment: E[max(a, b)²] = E[a²] for symmetric a and b).
+    /// </summary>
+    static Init InitFor(string activation) => activation switch
+    {
+        "relu" => Init.KaimingNormal(nonlinearity: Nonlinearity.Relu),
+        "leaky-relu" => Init.KaimingNormal(a: 0.1, nonlinearity: Nonlinearity.LeakyRelu),
+        _ => Init.LecunNormal(),
+    };
 
     static readonly string[] Variants = ["leaky-relu", "maxout"];
 

@@ -42,7 +42,7 @@ internal sealed class McDropoutExperiment : LabExperiment
             var probs = LabContext.Softmax(logits);
             double ece = Calibration.ExpectedCalibrationError(probs, seenTest.Targets);
             double temperature = TemperatureScaling.Fit(LabContext.Logits(model, val.Inputs), val.Targets);
-            var scaled = LabContext.Softmax(TemperatureScaling.Apply(logits, temperature));
+            var scaled = TemperatureScaling.Apply(logits, temperature);
             double eceTs = Calibration.ExpectedCalibrationError(scaled, seenTest.Targets);
             rows.Add([$"p = {p}", "plain (weight scaling)", Pct(fit.FinalAccuracy, 2), F(ece, 4)]);
             rows.Add([$"p = {p}", $"temperature scaling (T = {F(temperature, 2)})", Pct(Metrics.Accuracy(scaled, seenTest.Targets), 2), F(eceTs, 4)]);
