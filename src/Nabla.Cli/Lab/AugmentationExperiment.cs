@@ -52,8 +52,9 @@ internal sealed class AugmentationExperiment : LabExperiment
                 if (netName != nets[0].Name && !secondPolicies.Contains(policy)) continue;
                 var model = build(lab.Gen(3));
                 var augment = transform is null ? null : new Compose(transform, normalize);
-                var fit = lab.Fit(model, new AdamW(model.Parameters(), lr: 2e-3, weightDecay: 0), transform is null ? trainClean : rawTrain, test, epochs,
-                    shuffleStream: 4, augment: augment);
+                // Batches of 32: augmentation needs steps, and 1,000 images give few batches of 128.
+                var fit = lab.Fit(model, new AdamW(model.Parameters(), lr: 1e-3, weightDecay: 0), transform is null ? trainClean : rawTrain, test, epochs,
+                    batchSize: 32, shuffleStream: 4, augment: augment, testEachEpoch: false);
                 double trainAcc = LabContext.Accuracy(model, trainClean);
                 acc[(netName, policy)] = (trainAcc, fit.FinalAccuracy, fit);
                 if (netName == nets[0].Name && policy == "crop+flip") cropFlipModel = model;
@@ -73,7 +74,7 @@ internal sealed class AugmentationExperiment : LabExperiment
         report.Setup($"""
             {n:N0} training images (a small set, where augmentation matters), {test.Count:N0} test images. Two CNNs (two blocks of
             3x3 convolution, batch norm, ReLU and max pooling; CNN-16 with 16 and 32 channels, CNN-8 with 8 and 16), trained with
-            AdamW (learning rate 2e-3, no weight decay, batch 128) for {epochs} epochs under each policy: none; horizontal flip;
+            AdamW (learning rate 1e-3, no weight decay, batch 32) for {epochs} epochs under each policy: none; horizontal flip;
             random crop of the image padded by 2; crop and flip; brightness and contrast jitter (±40%); RandAugment (2 operations,
             magnitude 9); TrivialAugment (CNN-8: none, crop, crop and flip, TrivialAugment). Train accuracy is measured on the
             un-augmented training images.

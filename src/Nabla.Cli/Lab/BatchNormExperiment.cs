@@ -26,7 +26,7 @@ internal sealed class BatchNormExperiment : LabExperiment
             sweep[bn] = [.. Lrs.Select(lr =>
             {
                 var m = LabNets.Mlp([256, 256, 256, 256], "relu", lab.Gen(3), batchNorm: bn);
-                return lab.Fit(m, new Sgd(m.Parameters(), lr: lr, momentum: 0.9), train, test, epochs, shuffleStream: 4).FinalAccuracy;
+                return lab.Fit(m, new Sgd(m.Parameters(), lr: lr, momentum: 0.9), train, test, epochs, shuffleStream: 4, testEachEpoch: false).FinalAccuracy;
             })];
         double best = sweep.Values.SelectMany(v => v).Where(double.IsFinite).DefaultIfEmpty(0).Max();
         int Works(bool bn) => sweep[bn].Count(a => a >= best - 0.02);
@@ -63,7 +63,7 @@ internal sealed class BatchNormExperiment : LabExperiment
 
         // 4. A trained CNN with batch norm, tested one image at a time: running statistics against the image's own.
         var cnn = LabNets.Cnn(16, lab.Gen(8));
-        lab.Fit(cnn, new AdamW(cnn.Parameters(), lr: 2e-3), train, test, Math.Max(1, epochs - 1), shuffleStream: 9);
+        lab.Fit(cnn, new AdamW(cnn.Parameters(), lr: 2e-3), train, test, Math.Max(1, epochs - 1), shuffleStream: 9, testEachEpoch: false);
         int single = lab.Pick(100, 1_000, 2_000);
         var oneByOne = LabContext.Take(test, [.. Enumerable.Range(0, single)]);
         double running = LabContext.Accuracy(cnn, oneByOne);

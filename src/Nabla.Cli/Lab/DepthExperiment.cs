@@ -22,7 +22,7 @@ internal sealed class DepthExperiment : LabExperiment
             {
                 var m = LabNets.Mlp([.. Enumerable.Repeat(128, d)], "relu", lab.Gen(3), batchNorm: bn,
                     weightInit: Nn.Init.KaimingNormal(nonlinearity: Nn.Nonlinearity.Relu));
-                results[(bn, d)] = lab.Fit(m, new Sgd(m.Parameters(), lr: 0.01, momentum: 0.9), train, test, epochs, shuffleStream: 4);
+                results[(bn, d)] = lab.Fit(m, new Sgd(m.Parameters(), lr: 0.01, momentum: 0.9), train, test, epochs, shuffleStream: 4, testEachEpoch: false);
                 lab.Log($"{d} hidden layers{(bn ? " with batch norm" : "")}: training loss {F(Loss(results[(bn, d)]), 3)}, test accuracy {Pct(results[(bn, d)].FinalAccuracy)}");
             }
         double[] x = [.. depths.Select(d => Math.Log2(d))];

@@ -26,7 +26,7 @@ internal sealed class EnsemblesExperiment : LabExperiment
             {
                 var data = kind == "bagging" ? Bootstrap(train, lab.Gen(50 + (ulong)m)) : train;
                 var model = LabNets.Mlp([256, 256], "relu", lab.Gen(10 + (ulong)m), dropout: 0.2);
-                lab.Fit(model, new AdamW(ParamGroup.SplitByRank(model, 0.01), lr: 1e-3, weightDecay: 0.01), data, test, epochs, shuffleStream: 30 + (ulong)m);
+                lab.Fit(model, new AdamW(ParamGroup.SplitByRank(model, 0.01), lr: 1e-3, weightDecay: 0.01), data, test, epochs, shuffleStream: 30 + (ulong)m, testEachEpoch: false);
                 probs.Add(LabContext.Softmax(LabContext.Logits(model, test.Inputs)));
             }
             results[kind] = Measure(probs, test.Targets);

@@ -97,11 +97,12 @@ internal sealed class LabContext(LabScale scale, int seed, string? dataDir, IAns
     /// <summary>
     /// Trains <paramref name="model"/> with the standard <see cref="Trainer"/> (shuffled full batches
     /// from stream <paramref name="shuffleStream"/>), measuring test accuracy and loss after every
-    /// epoch. A loss that turns NaN or infinite ends the run as diverged instead of throwing.
+    /// epoch (only after the last with <paramref name="testEachEpoch"/> false: a sweep that needs the end
+    /// alone). A loss that turns NaN or infinite ends the run as diverged instead of throwing.
     /// </summary>
     public FitResult Fit(Module model, Optimizer optimizer, TensorDataset train, TensorDataset test, int epochs, int batchSize = 128,
         ulong shuffleStream = 1, Loss? loss = null, TensorDataset? validation = null, ITransform? augment = null,
-        IEnumerable<ITrainerCallback>? callbacks = null)
+        IEnumerable<ITrainerCallback>? callbacks = null, bool testEachEpoch = true)
     {
         loss ??= new CrossEntropyLoss();
         var trainer = new Trainer(model, loss, optimizer);
@@ -112,7 +113,7 @@ internal sealed class LabContext(LabScale scale, int seed, string? dataDir, IAns
             data = augmented;
             trainer.Callbacks.Add(new EpochSetter(augmented));
         }
-        var testEval = new TestEvaluator(model, test);
+        var testEval = new TestEvaluator(model, test, testEachEpoch ? 1 : epochs);
         trainer.Callbacks.Add(testEval);
         foreach (var c in callbacks ?? []) trainer.Callbacks.Add(c);
         var loader = new DataLoader(data, Math.Min(batchSize, train.Count), shuffle: true, dropLast: true, generator: Gen(shuffleStream));
@@ -164,8 +165,11 @@ internal sealed class LabContext(LabScale scale, int seed, string? dataDir, IAns
         public string? OnEpochEnd(EpochRecord record) => null;
     }
 
-    /// <summary>Test accuracy and loss after each epoch (the trainer restores the training mode after it).</summary>
-    sealed class TestEvaluator(Module model, TensorDataset test) : ITrainerCallback
+    /// <summary>
+    /// Test accuracy and loss after each epoch, or only after the last (<paramref name="last"/> > 1: the
+    /// lists then hold one entry); the trainer restores the training mode after it.
+    /// </summary>
+    sealed class TestEvaluator(Module model, TensorDataset test, int last) : ITrainerCallback
     {
         public List<EpochRecord> Records { get; } = [];
         public List<double> TestAccuracy { get; } = [];
@@ -174,6 +178,7 @@ internal sealed class LabContext(LabScale scale, int seed, string? dataDir, IAns
         public string? OnEpochEnd(EpochRecord record)
         {
             Records.Add(record);
+            if (last > 1 && record.Epoch < last) return null;
             var logits = Logits(model, test.Inputs);
             TestAccuracy.Add(Metrics.Accuracy(logits, test.Targets));
             using (Autograd.NoGrad()) TestLoss.Add(new CrossEntropyLoss().Forward(logits, test.Targets).Item());
