@@ -24,6 +24,7 @@ static class FmaPeak
                 best = Math.Max(best, t * 2.0 * 16 * 24 * Steps / sw.Elapsed.TotalSeconds / 1e9);
             }
             Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { engine = "nabla", workload = "fma_peak", threads = t, gflops = Math.Round(best, 1) }));
+            if (t == threads) FlopCount.Peak = best;
         }
     }
 

@@ -27,7 +27,8 @@ static class ResNet18Infer
             TrainingWorkloads.Emit(new
             {
                 engine = "nabla", workload = "resnet18_infer", batch, threads = Threading.NumThreads,
-                samples_per_s = Math.Round(rate * batch, 1), gflops_effective = Math.Round(rate * batch * FlopsPerImage / 1e9, 1), bytes_per_step = bytes,
+                samples_per_s = Math.Round(rate * batch, 1), gflops_effective = Math.Round(rate * batch * FlopsPerImage / 1e9, 1),
+                fraction_of_fma_peak = FlopCount.OfPeak(rate * batch * FlopsPerImage / 1e9), bytes_per_step = bytes,
             });
         }
     }

@@ -47,6 +47,27 @@ static class TrainingWorkloads
         Train("resnet8_train", model, new Sgd(model.Parameters(), lr: 0.1, momentum: 0.9, weightDecay: 5e-4), [3, 32, 32], 64, seconds, g);
     }
 
+    /// <summary>
+    /// torchvision's ResNet-18 (resnet18(num_classes=1000)): a 7x7 stride-2 convolution, batch norm,
+    /// ReLU and 3x3 stride-2 max pooling, four stages of two BasicBlocks (64, 128, 256, 512 channels),
+    /// global average pooling and a 1000-way linear layer; 3.64 GFLOP per 224 x 224 image forward.
+    /// </summary>
+    public static Sequential ResNet18(Generator g) => new(
+        new Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false, generator: g), new BatchNorm2d(64), new Relu(), new MaxPool2d(3, 2, 1),
+        new BasicBlock(64, 64, 1, g), new BasicBlock(64, 64, 1, g),
+        new BasicBlock(64, 128, 2, g), new BasicBlock(128, 128, 1, g),
+        new BasicBlock(128, 256, 2, g), new BasicBlock(256, 256, 1, g),
+        new BasicBlock(256, 512, 2, g), new BasicBlock(512, 512, 1, g),
+        new AdaptiveAvgPool2d(1), new Flatten(), new Linear(512, 1000, generator: g));
+
+    /// <summary>resnet18_train: torchvision's ResNet-18 at batch 32 on 3 x 224 x 224, SGD with momentum (as the libtorch anchor).</summary>
+    public static void ResNet18Train(double seconds)
+    {
+        var g = new Generator(0);
+        var model = ResNet18(g);
+        Train("resnet18_train", model, new Sgd(model.Parameters(), lr: 0.01, momentum: 0.9, weightDecay: 1e-4), [3, 224, 224], 32, Math.Max(seconds, 10), g, warmup: 2);
+    }
+
     public static void CnnInfer(double seconds)
     {
         var g = new Generator(0);
@@ -59,7 +80,9 @@ static class TrainingWorkloads
             using var noGrad = Autograd.NoGrad();
             model.Forward(x);
         }, 3, seconds);
-        Emit(new { engine = "nabla", workload = "cnn_infer", batch = 256, threads = Threading.NumThreads, samples_per_s = Math.Round(rate * 256, 1), bytes_per_step = bytes });
+        double gflops = rate * 256 * FlopCount.Forward(model, [1, 28, 28]) / 1e9;
+        Emit(new { engine = "nabla", workload = "cnn_infer", batch = 256, threads = Threading.NumThreads, samples_per_s = Math.Round(rate * 256, 1),
+            gflops_effective = Math.Round(gflops, 1), fraction_of_fma_peak = FlopCount.OfPeak(gflops), bytes_per_step = bytes });
     }
 
     /// <summary>
@@ -141,7 +164,7 @@ static class TrainingWorkloads
             Emit(new { engine = "nabla", workload = "profile", model = name, entry, ms_per_step = Math.Round(ms / steps, 3), calls_per_step = calls / steps });
     }
 
-    static void Train(string name, Module model, Optimizer optimizer, int[] inShape, int batch, double seconds, Generator g)
+    static void Train(string name, Module model, Optimizer optimizer, int[] inShape, int batch, double seconds, Generator g, int warmup = 5)
     {
         model.Train();
         var x = Tensor.Randn([batch, .. inShape], g);
@@ -154,8 +177,10 @@ static class TrainingWorkloads
             var l = loss.Forward(model.Forward(x), y);
             l.Backward();
             optimizer.Step();
-        }, 5, seconds);
-        Emit(new { engine = "nabla", workload = name, batch, threads = Threading.NumThreads, samples_per_s = Math.Round(rate * batch, 1), bytes_per_step = bytes });
+        }, warmup, seconds);
+        double gflops = rate * batch * 3 * FlopCount.Forward(model, inShape) / 1e9;
+        Emit(new { engine = "nabla", workload = name, batch, threads = Threading.NumThreads, samples_per_s = Math.Round(rate * batch, 1),
+            gflops_effective = Math.Round(gflops, 1), fraction_of_fma_peak = FlopCount.OfPeak(gflops), bytes_per_step = bytes });
     }
 
     /// <summary>Steps per second over at least <paramref name="seconds"/> after warm-up, and managed bytes allocated per step.</summary>

@@ -56,27 +56,38 @@ internal static unsafe class Conv2dKernel
             WinogradConv.Forward(s, x, w, bias, y);
             return;
         }
-        int nb = ImagesPerGroup(s), groups = Groups(s, nb);
         // One image per GEMM with a bias: the bias rides in the GEMM as an extra column of the
         // weights times an extra row of ones in the columns, so the output is written once (a
         // prefilled bias would make the GEMM read it back: a whole extra pass over the output,
         // which is most of the cost when in_channels * KH * KW is small, as in a first layer).
-        float[]? wb = bias is not null && nb == 1 && !s.Pointwise ? WeightsWithBias(s, w, bias) : null;
+        float[]? wb = bias is not null && ImagesPerGroup(s) == 1 && !s.Pointwise ? t_weightsWithBias = WeightsWithBias(s, w, bias, t_weightsWithBias) : null;
+        ForwardGemm(s, x, w, bias, wb, y, relu: false);
+    }
+
+    /// <summary>
+    /// The im2col + GEMM forward with <c>[W | b]</c> given (null for none: an inference model keeps its own,
+    /// made once by <see cref="WeightsWithBias"/>), and relu(y) when <paramref name="relu"/>, applied to each
+    /// image's output right after its GEMM, while it is in cache.
+    /// </summary>
+    public static void ForwardGemm(in ConvShape s, float[] x, float[] w, float[]? bias, float[]? wb, float[] y, bool relu)
+    {
+        int nb = ImagesPerGroup(s), groups = Groups(s, nb);
+        if (nb != 1 || s.Pointwise) wb = null;
         fixed (float* px = x, pw = w, py = y, pwb = wb)
         fixed (float* pb = bias)
         {
-            var job = new ForwardJob { S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb };
+            var job = new ForwardJob { S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb, Relu = relu };
             WorkerPool.Run(job, Math.Min(groups, MaxChunks), Threading.NumThreads);
         }
     }
 
     [ThreadStatic] static float[]? t_weightsWithBias;
 
-    /// <summary>[W_g | b_g] per group: each output channel's K weights followed by its bias, in a reused array.</summary>
-    static float[] WeightsWithBias(in ConvShape s, float[] w, float[] bias)
+    /// <summary>[W_g | b_g] per group: each output channel's K weights followed by its bias, in <paramref name="reuse"/> when large enough.</summary>
+    public static float[] WeightsWithBias(in ConvShape s, float[] w, float[] bias, float[]? reuse = null)
     {
         int k = s.K, size = s.O * (k + 1);
-        var a = t_weightsWithBias is { } t && t.Length >= size ? t : t_weightsWithBias = new float[size];
+        var a = reuse is { } t && t.Length >= size ? t : new float[size];
         for (int o = 0; o < s.O; o++)
         {
             w.AsSpan(o * k, k).CopyTo(a.AsSpan(o * (k + 1), k));
@@ -90,6 +101,7 @@ internal static unsafe class Conv2dKernel
         public ConvShape S;
         public int Nb;
         public float* X, Wt, Bias, Y, WtBias;
+        public bool Relu;
 
         public void RunChunk(int chunk, int chunks)
         {
@@ -119,15 +131,18 @@ internal static unsafe class Conv2dKernel
                         {
                             new Span<float>(col + (long)k * p, p).Fill(1f); // the row of ones the bias column multiplies
                             Gemm.Run(false, false, s.Og, p, k + 1, 1f, WtBias + (long)g * s.Og * (k + 1), k + 1, col, p, 0f, yg, p);
-                            continue;
                         }
-                        float beta = 0;
-                        if (Bias != null)
+                        else
                         {
-                            for (int o = 0; o < s.Og; o++) new Span<float>(yg + (long)o * p, p).Fill(Bias[g * s.Og + o]);
-                            beta = 1;
+                            float beta = 0;
+                            if (Bias != null)
+                            {
+                                for (int o = 0; o < s.Og; o++) new Span<float>(yg + (long)o * p, p).Fill(Bias[g * s.Og + o]);
+                                beta = 1;
+                            }
+                            Gemm.Run(false, false, s.Og, p, k, 1f, wg, k, b, p, beta, yg, p);
                         }
-                        Gemm.Run(false, false, s.Og, p, k, 1f, wg, k, b, p, beta, yg, p);
+                        if (Relu) ReluInPlace(yg, (long)s.Og * p);
                         continue;
                     }
                     for (int j = 0; j < nImg; j++)
@@ -141,9 +156,19 @@ internal static unsafe class Conv2dKernel
                             var dst = new Span<float>(Y + ((long)(n0 + j) * s.O + (long)g * s.Og + o) * p, p);
                             if (Bias != null) TensorPrimitives.Add(src, Bias[g * s.Og + o], dst);
                             else src.CopyTo(dst);
+                            if (Relu) TensorPrimitives.Max(dst, 0f, dst);
                         }
                 }
             }
+        }
+    }
+
+    static void ReluInPlace(float* y, long n)
+    {
+        for (long i = 0; i < n; i += int.MaxValue / 2)
+        {
+            var span = new Span<float>(y + i, (int)Math.Min(n - i, int.MaxValue / 2));
+            TensorPrimitives.Max(span, 0f, span);
         }
     }
 

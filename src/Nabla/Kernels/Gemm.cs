@@ -149,8 +149,10 @@ public static unsafe class Gemm
             int mr = _mr, nr = _nr;
             int mcBlock = Math.Max(mr, MCRows / mr * mr);
             var buf = t_buffers ??= new PackBuffers();
-            // Reading B in place pays when a packed panel would be reused by few row blocks.
-            bool directB = !_transB && i1 - i0 <= 2 * mcBlock;
+            // Reading B in place pays when a packed panel would be reused by few row blocks, unless B's
+            // rows are a multiple of 2 KB apart: the kc rows of a panel then fall into a few L1 sets and
+            // evict each other (the dip at n = 1024, where each chunk had few enough rows to read B in place).
+            bool directB = !_transB && i1 - i0 <= 2 * mcBlock && _ldb % 512 != 0;
             float* packA = buf.A(mcBlock * KC);
             float* packB = buf.B(KC * RoundUp(directB ? nr : Math.Min(NC, j1 - j0), nr));
             float* tile = stackalloc float[8 * 32]; // the largest MR x NR

@@ -59,15 +59,22 @@ internal static unsafe class WinogradConv
 
     // ---- forward ---------------------------------------------------------------------------
 
-    public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y)
+    public static void Forward(in ConvShape s, float[] x, float[] w, float[]? bias, float[] y) =>
+        ForwardTransformed(s, x, FilterTransform(s, w), bias, y, relu: false);
+
+    /// <summary>
+    /// The forward pass with the filters already transformed (<see cref="TransformFilters"/>, kept by an
+    /// inference model instead of redone every call), and relu(y) when <paramref name="relu"/>, applied
+    /// as each output tile is written.
+    /// </summary>
+    public static void ForwardTransformed(in ConvShape s, float[] x, float[] u, float[]? bias, float[] y, bool relu)
     {
         var g = GeoOf(s);
-        var u = FilterTransform(s, w);
         int groups = (s.N + g.Nb - 1) / g.Nb;
         fixed (float* px = x, pu = u, py = y)
         fixed (float* pb = bias)
         {
-            var job = new ForwardJob { S = s, G = g, X = px, U = pu, Bias = pb, Y = py };
+            var job = new ForwardJob { S = s, G = g, X = px, U = pu, Bias = pb, Y = py, Relu = relu };
             WorkerPool.Run(job, Math.Min(groups, MaxChunks), Threading.NumThreads);
         }
     }
@@ -77,6 +84,7 @@ internal static unsafe class WinogradConv
         public ConvShape S;
         public Geo G;
         public float* X, U, Bias, Y;
+        public bool Relu;
 
         public void RunChunk(int chunk, int chunks)
         {
@@ -107,7 +115,7 @@ internal static unsafe class WinogradConv
                 for (int j = 0; j < nImg; j++)
                     for (int o = 0; o < s.O; o++)
                         OutputTransform(s, g, m + (long)o * t + (long)j * g.TilesPerImage, t * s.O,
-                            Y + ((long)(n0 + j) * s.O + o) * s.OH * s.OW, Bias == null ? 0f : Bias[o], outp);
+                            Y + ((long)(n0 + j) * s.O + o) * s.OH * s.OW, Bias == null ? 0f : Bias[o], outp, Relu);
             }
         }
     }
@@ -211,10 +219,14 @@ internal static unsafe class WinogradConv
     [ThreadStatic] static float[]? t_filters, t_partials;
 
     /// <summary>U[xi][o][c] = (G g G^T)[xi] for every filter, in a per-thread array.</summary>
-    static float[] FilterTransform(in ConvShape s, float[] w)
+    /// <summary>The filters' Winograd transform in an array of its own (to keep), as <see cref="ForwardTransformed"/> takes it.</summary>
+    public static float[] TransformFilters(in ConvShape s, float[] w) => FilterTransform(s, w, new float[16 * s.O * s.C]);
+
+    /// <summary>The filters' transform into <paramref name="into"/>, or into a reused per-thread array.</summary>
+    static float[] FilterTransform(in ConvShape s, float[] w, float[]? into = null)
     {
         int size = 16 * s.O * s.C;
-        var u = t_filters is { } a && a.Length >= size ? a : t_filters = new float[size];
+        var u = into ?? (t_filters is { } a && a.Length >= size ? a : t_filters = new float[size]);
         Span<float> gg = stackalloc float[12];
         for (int o = 0; o < s.O; o++)
             for (int c = 0; c < s.C; c++)
@@ -337,9 +349,11 @@ internal static unsafe class WinogradConv
     /// plane's end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void OutputTransform(in ConvShape s, in Geo g, float* m, long xiStride, float* y, float bias, float* tmp)
+    static void OutputTransform(in ConvShape s, in Geo g, float* m, long xiStride, float* y, float bias, float* tmp, bool relu = false)
     {
         var vb = Vector256.Create(bias);
+        // With relu, max(·, floor) where floor is 0; without, the floor is -inf and changes nothing.
+        var floor = Vector256.Create(relu ? 0f : float.NegativeInfinity);
         float* end = y + (long)s.OH * s.OW;
         int lastGroup = (s.OW - 1) / 16 * 8;
         for (int ty = 0; ty < g.TH; ty++)
@@ -374,10 +388,12 @@ internal static unsafe class WinogradConv
                     var e = r == 0 ? t00 + t01 + t02 : t10 + t11 + t12;
                     var o = r == 0 ? t01 - t02 - t03 : t11 - t12 - t13;
                     float* dst = y + (long)(2 * ty + r) * s.OW + 2 * tx;
-                    if (dst + 16 <= end) StorePairs(e + vb, o + vb, dst);
+                    var ev = Vector256.Max(e + vb, floor);
+                    var ov = Vector256.Max(o + vb, floor);
+                    if (dst + 16 <= end) StorePairs(ev, ov, dst);
                     else
                     {
-                        StorePairs(e + vb, o + vb, tmp);
+                        StorePairs(ev, ov, tmp);
                         for (int q = 0; q < cols; q++) dst[q] = tmp[q];
                     }
                 }

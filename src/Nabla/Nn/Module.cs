@@ -243,6 +243,26 @@ public abstract class Module
     /// <summary>Sets evaluation mode (dropout off, batch norm on running statistics) recursively.</summary>
     public Module Eval() => Train(false);
 
+    /// <summary>
+    /// This model prepared for inference on batches of samples of shape <paramref name="sampleShape"/>
+    /// (without the batch dimension): batch norm folded into the layer before it, ReLU fused into the
+    /// convolution's output, weights re-laid once. Sets the model to evaluation mode; the prepared
+    /// model copies the weights, so prepare again after changing them. See <see cref="InferenceModel"/>.
+    /// </summary>
+    /// <exception cref="ShapeException">The model does not accept a batch of that shape.</exception>
+    public InferenceModel ForInference(params int[] sampleShape)
+    {
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        if (sampleShape.Any(d => d < 1))
+            throw new ArgumentException($"ForInference: expected a sample shape of positive sizes; got ({string.Join(", ", sampleShape)})", nameof(sampleShape));
+        Eval();
+        var (run, plan) = this is IInferencePreparable own ? own.PrepareForInference(sampleShape) : InferencePlanner.Prepare(this);
+        var model = new InferenceModel(this, (int[])sampleShape.Clone(), run, plan);
+        // One batch of one sample through it now: a shape the model cannot take fails here, not later.
+        using (TensorScope.Begin()) model.Forward(Tensor.Zeros([1, .. sampleShape]));
+        return model;
+    }
+
     // ---- traversal -------------------------------------------------------------------------
 
     /// <summary>The direct children in registration order.</summary>

@@ -1,0 +1,121 @@
+using Nabla.Kernels;
+using Nabla.Nn;
+using static Nabla.Tests.TestUtil;
+
+namespace Nabla.Tests.NnTests;
+
+/// <summary>
+/// <see cref="Module.ForInference"/>: the prepared model equals <c>Eval().Forward</c> for folded batch
+/// norms, fused ReLUs, residual blocks, odd sizes, strides 1 and 2, both convolution paths (Winograd and
+/// im2col), and batch 1 and 7.
+/// </summary>
+public class InferenceModelTests
+{
+    /// <summary>Gives every batch norm non-trivial statistics and affine parameters, so folding is really tested.</summary>
+    internal static T Randomized<T>(T model, ulong seed) where T : Module
+    {
+        var g = new Generator(seed);
+        var state = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var updates = new Dictionary<string, Tensor>();
+        foreach (var (key, value) in state)
+        {
+            if (key.EndsWith("running_mean", StringComparison.Ordinal)) updates[key] = Tensor.Randn([.. value.Shape], g) * 0.5f;
+            else if (key.EndsWith("running_var", StringComparison.Ordinal)) updates[key] = Tensor.Rand([.. value.Shape], g) + 0.5f;
+            else if (key.Contains("bn", StringComparison.Ordinal) || model.NamedModules().Any(m => m.Module is BatchNormBase && key.StartsWith(m.Name + ".", StringComparison.Ordinal) && m.Name.Length > 0))
+            {
+                if (key.EndsWith("weight", StringComparison.Ordinal)) updates[key] = Tensor.Rand([.. value.Shape], g) + 0.5f;
+                else if (key.EndsWith("bias", StringComparison.Ordinal)) updates[key] = Tensor.Randn([.. value.Shape], g) * 0.3f;
+            }
+        }
+        model.LoadStateDict(updates, strict: false);
+        return model;
+    }
+
+    static void Same(Module model, int[] sampleShape, int batch, ulong seed, float tol = 1e-5f)
+    {
+        var fast = model.ForInference(sampleShape);
+        var x = Tensor.Randn([batch, .. sampleShape], new Generator(seed));
+        Tensor expected;
+        using (Autograd.NoGrad()) expected = model.Eval().Forward(x);
+        var actual = fast.Forward(x);
+        Assert.Equal(expected.Shape.ToArray(), actual.Shape.ToArray());
+        var e = expected.ToArray();
+        var a = actual.ToArray();
+        double scale = e.Max(v => Math.Abs((double)v)) + 1e-6;
+        for (int i = 0; i < e.Length; i++)
+            Assert.True(Math.Abs(e[i] - a[i]) <= tol * scale, $"element {i}: expected {e[i]}, got {a[i]} (plan: {string.Join("; ", fast.Plan)})");
+    }
+
+    [Theory]
+    [InlineData(1, 1, 11)]   // im2col path, odd size
+    [InlineData(7, 1, 11)]
+    [InlineData(1, 2, 15)]   // stride 2
+    [InlineData(7, 2, 15)]
+    public void Conv_batchnorm_relu_folds_and_fuses(int batch, int stride, int size)
+    {
+        var g = new Generator(1);
+        var model = Randomized(new Sequential(
+            new Conv2d(3, 8, 3, stride: stride, padding: 1, bias: true, generator: g), new BatchNorm2d(8), new Relu(),
+            new Conv2d(8, 6, 1, generator: g), new Relu(),                        // pointwise, no batch norm
+            new Conv2d(6, 5, 3, stride: stride, padding: 0, bias: false, generator: g), new BatchNorm2d(5), // no ReLU
+            new MaxPool2d(2), new Flatten()), 2);
+        Same(model, [3, size, size], batch, 3);
+        var plan = model.ForInference(3, size, size).Plan;
+        Assert.Equal("conv2d+batchnorm+relu (fused)", plan[0]);
+        Assert.Equal("conv2d+relu (fused)", plan[1]);
+        Assert.Equal("conv2d+batchnorm (fused)", plan[2]);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    public void Winograd_convolutions_fold_and_fuse_relu(int batch)
+    {
+        var g = new Generator(4);
+        var conv = new Conv2d(32, 32, 3, padding: 1, bias: false, generator: g);
+        var model = Randomized(new Sequential(conv, new BatchNorm2d(32), new Relu(), new Conv2d(32, 32, 3, padding: 1, generator: g), new BatchNorm2d(32)), 5);
+        Assert.True(WinogradConv.Accepts(new ConvShape(batch, 32, 17, 19, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1)));
+        Same(model, [32, 17, 19], batch, 6);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    public void Residual_networks_of_basic_blocks_match(int batch)
+    {
+        var g = new Generator(7);
+        var model = Randomized(new Sequential(
+            new Conv2d(3, 16, 3, padding: 1, bias: false, generator: g), new BatchNorm2d(16), new Relu(),
+            new BasicBlock(16, 16, 1, g), new BasicBlock(16, 32, 2, g), new BasicBlock(32, 32, 1, g),
+            new AdaptiveAvgPool2d(1), new Flatten(), new Linear(32, 10, generator: g)), 8);
+        Same(model, [3, 13, 13], batch, 9);
+        Assert.Contains(model.ForInference(3, 13, 13).Plan, p => p.StartsWith("basicblock", StringComparison.Ordinal) && p.Contains("shortcut", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    public void Linear_batchnorm_relu_and_dropout_match(int batch)
+    {
+        var g = new Generator(10);
+        var model = Randomized(new Sequential(new Flatten(), new Linear(20, 16, generator: g), new BatchNorm1d(16), new Relu(),
+            new Dropout(0.5, generator: g), new Linear(16, 4, generator: g)), 11);
+        Same(model, [4, 5], batch, 12);
+        Assert.Equal(["flatten", "linear+batchnorm+relu (fused)", "dropout (identity in evaluation)", "linear"], model.ForInference(4, 5).Plan);
+    }
+
+    [Fact]
+    public void The_prepared_model_copies_the_weights_and_checks_the_input_shape()
+    {
+        var lin = new Linear(3, 2, generator: new Generator(13));
+        var fast = lin.ForInference(3);
+        var x = Tensor.Randn([4, 3], new Generator(14));
+        var before = fast.Forward(x).ToArray();
+        lin.LoadStateDict(new Dictionary<string, Tensor> { ["weight"] = Tensor.Zeros(2, 3) }, strict: false);
+        Assert.Equal(before, fast.Forward(x).ToArray());
+        var e = Assert.Throws<ShapeException>(() => fast.Forward(Tensor.Zeros(4, 5)));
+        Assert.Contains("input of shape (N, 3)", e.Message);
+        Assert.Throws<ShapeException>(() => new Conv2d(3, 4, 5).ForInference(3, 2, 2));
+        Assert.Throws<ArgumentException>(() => lin.ForInference(0));
+    }
+}
