@@ -22,13 +22,13 @@ namespace Nabla.Onnx;
 /// <see cref="OnnxImportException"/> naming the op, node, opset and the supported set.
 /// </para>
 /// <para>
-/// <see cref="Module.Forward"/> feeds the graph's one input and returns <see cref="Output"/>; any
+/// <see cref="Module.Forward(Tensor)"/> feeds the graph's one input and returns <see cref="Output"/>; any
 /// intermediate value can be asked for by name with <see cref="Run(Tensor, string[])"/>, and <see cref="WithOutput"/>
 /// cuts the graph there (sharing the weights), to put a new head on a pretrained network. The first
 /// dimension of the input is taken as the batch: it may differ from the size the file declares.
 /// </para>
 /// </remarks>
-public sealed class OnnxModule : Module
+public sealed class OnnxModule : Module, IInferencePreparable
 {
     readonly LoadedGraph _graph;
     readonly Dictionary<string, Parameter> _allParameters; // of the whole graph, shared by every cut of it
@@ -112,7 +112,7 @@ public sealed class OnnxModule : Module
         return module;
     }
 
-    /// <summary>The value <see cref="Module.Forward"/> returns: the graph's first output unless cut by <see cref="WithOutput"/>.</summary>
+    /// <summary>The value <see cref="Module.Forward(Tensor)"/> returns: the graph's first output unless cut by <see cref="WithOutput"/>.</summary>
     public string Output { get; }
 
     /// <summary>The graph's inputs (initializers excluded) with their declared shapes (null where a dimension is free).</summary>
@@ -124,7 +124,7 @@ public sealed class OnnxModule : Module
     /// <summary>Every value a node computes, in execution order: the names <see cref="Run(Tensor, string[])"/> and <see cref="WithOutput"/> accept.</summary>
     public IReadOnlyList<string> ValueNames => [.. _graph.Nodes.SelectMany(n => n.Outputs).Where(o => o.Length > 0)];
 
-    /// <summary>The op types of the nodes <see cref="Module.Forward"/> runs, in order.</summary>
+    /// <summary>The op types of the nodes <see cref="Module.Forward(Tensor)"/> runs, in order.</summary>
     public IReadOnlyList<string> Ops => [.. _nodes.Select(n => n.OpType)];
 
     /// <summary>The model's default-domain opset.</summary>
@@ -189,7 +189,7 @@ public sealed class OnnxModule : Module
 
     /// <summary>
     /// Runs the graph on named inputs and returns the named values (graph outputs or any
-    /// intermediate value), recording autograd as <see cref="Module.Forward"/> does.
+    /// intermediate value), recording autograd as <see cref="Module.Forward(Tensor)"/> does.
     /// </summary>
     public IReadOnlyDictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs, params string[] outputs)
     {
@@ -212,6 +212,27 @@ public sealed class OnnxModule : Module
         return Run(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [_graph.Inputs[0].Name] = input }, outputs);
     }
 
+    /// <summary>
+    /// The graph prepared for inference (through <see cref="Module.ForInference"/>): each Conv followed
+    /// only by a BatchNormalization is one convolution with the normalization folded into its weights,
+    /// Relus are fused into the convolution or Add before them, and the weights are re-laid once. The
+    /// weights are read now: prepare again after changing them.
+    /// </summary>
+    (Func<Tensor, Tensor> Run, IReadOnlyList<string> Plan) IInferencePreparable.PrepareForInference(int[] sampleShape)
+    {
+        if (_graph.Inputs.Length != 1)
+            throw new InvalidOperationException($"OnnxModule: the graph has {_graph.Inputs.Length} inputs; ForInference prepares single-input graphs");
+        var (nodes, plan) = InferenceFolding.Fold(_nodes, [Output], Constant);
+        string input = _graph.Inputs[0].Name;
+        return (x => Execute(new Dictionary<string, OnnxValue>(StringComparer.Ordinal) { [input] = OnnxValue.Of(x) }, [Output], nodes, training: false)[Output].AsTensor(), plan);
+    }
+
+    /// <summary>The current value of an initializer (a weight, a statistic or a constant), or null for a computed value.</summary>
+    Tensor? Constant(string name) =>
+        _allParameters.TryGetValue(name, out var p) ? p.Data
+        : _allBuffers.TryGetValue(name, out var b) ? b.Data
+        : _graph.Initializers.TryGetValue(name, out var c) && c.Float is { } f ? f : null;
+
     void CheckValue(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -222,7 +243,7 @@ public sealed class OnnxModule : Module
         }
     }
 
-    Dictionary<string, OnnxValue> Execute(Dictionary<string, OnnxValue> inputs, string[] outputs, CompiledNode[] nodes)
+    Dictionary<string, OnnxValue> Execute(Dictionary<string, OnnxValue> inputs, string[] outputs, CompiledNode[] nodes, bool? training = null)
     {
         var env = new Dictionary<string, OnnxValue>(StringComparer.Ordinal);
         foreach (var (name, declared) in _graph.Inputs)
@@ -232,7 +253,7 @@ public sealed class OnnxModule : Module
             env[name] = x;
         }
         var keep = outputs.ToHashSet(StringComparer.Ordinal);
-        var context = new OpContext { Training = IsTraining, BatchNormMomentum = BatchNormMomentum };
+        var context = new OpContext { Training = training ?? IsTraining, BatchNormMomentum = BatchNormMomentum };
         var lastUse = ReferenceEquals(nodes, _nodes) ? _lastUse : LastUse(nodes);
         for (int i = 0; i < nodes.Length; i++)
         {

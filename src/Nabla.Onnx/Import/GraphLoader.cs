@@ -4,7 +4,13 @@ using Onnx;
 namespace Nabla.Onnx.Import;
 
 /// <summary>One node ready to run: its runner and the names it reads and writes.</summary>
-internal sealed record CompiledNode(string Display, string OpType, string[] Inputs, string[] Outputs, OpRun Run);
+/// <param name="Display">The node's name and type, for messages.</param>
+/// <param name="OpType">The ONNX operator.</param>
+/// <param name="Inputs">The values it reads ("" for an absent optional input).</param>
+/// <param name="Outputs">The values it writes.</param>
+/// <param name="Run">Its computation.</param>
+/// <param name="Info">The node's attributes, for passes that rewrite the graph (inference folding); null outside the default domain.</param>
+internal sealed record CompiledNode(string Display, string OpType, string[] Inputs, string[] Outputs, OpRun Run, NodeInfo? Info = null);
 
 /// <summary>What an initializer is to the module: a trainable weight, a statistic, or a constant.</summary>
 internal enum InitializerRole { Constant, Parameter, Buffer }
@@ -121,7 +127,7 @@ internal static class GraphLoader
             var run = OpRegistry.Build(info, proto.Domain);
             if (proto.OpType == "Constant" && proto.Domain is "" or "ai.onnx")
                 constants[proto.Output[0]] = run(new OpContext(), [])[0];
-            nodes.Add(new CompiledNode(info.Display, proto.OpType, [.. proto.Input], [.. proto.Output], run));
+            nodes.Add(new CompiledNode(info.Display, proto.OpType, [.. proto.Input], [.. proto.Output], run, proto.Domain is "" or "ai.onnx" ? info : null));
         }
 
         return new LoadedGraph
