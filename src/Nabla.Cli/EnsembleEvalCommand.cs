@@ -53,7 +53,7 @@ internal static class EnsembleEvalCommand
             classes ??= saved.Classes;
             if (!saved.Classes.SequenceEqual(classes))
                 throw CliException.File($"{run} predicts other classes than {runs[0]} ({saved.Classes.Count} against {classes.Count}): the runs cannot form an ensemble");
-            var z = CommandShared.RequireFinite(Inference.Logits(saved.Model, Inference.Inputs(saved, test.Inputs), batch), run);
+            var z = CommandShared.RequireFinite(Inference.Logits(Inference.Prepared(saved), Inference.Inputs(saved, test.Inputs), batch), run);
             logits.Add(z);
             members.Add(PredictionReport.Of(Functional.Softmax(z, 1), targets));
         }

@@ -51,9 +51,11 @@ internal static class EvalCommand
         var targets = Inference.Targets(test);
         var norm = saved.Normalization;
         var model = saved.Model;
+        // The deterministic passes run on the model prepared for inference (batch norm folded, ReLU fused).
+        var fast = Inference.Prepared(saved);
         int n = targets.Numel;
 
-        var logits = CommandShared.RequireFinite(Inference.OverBatches(test, batch, x => model.Forward(norm.Apply(x))), runPath);
+        var logits = CommandShared.RequireFinite(Inference.OverBatches(test, batch, x => fast.Forward(norm.Apply(x))), runPath);
         var deterministicProbs = Functional.Softmax(logits, 1);
         var rows = new List<(string Name, Tensor Probs, PredictionReport Report)> { ("deterministic", deterministicProbs, PredictionReport.Of(deterministicProbs, targets)) };
         var reports = new JsonObject { ["deterministic"] = rows[0].Report.ToJson() };
@@ -85,7 +87,7 @@ internal static class EvalCommand
                 _ => image => Tensor.Stack([.. MultiScaleSizes(size).Select(s => new CenterCrop(size).Apply(new Resize(s).Apply(image, NoDraws), NoDraws))], 0),
             };
             int viewCount = tta switch { "flip" => 2, "ten-crop" => 10, _ => 3 };
-            main = Inference.OverBatches(test, Math.Max(1, batch / viewCount), x => AverageOverViews(model, norm, x, views));
+            main = Inference.OverBatches(test, Math.Max(1, batch / viewCount), x => AverageOverViews(fast, norm, x, views));
             string name = tta switch { "flip" => "flip TTA", "ten-crop" => "ten-crop TTA", _ => $"multi-scale TTA ({string.Join(", ", MultiScaleSizes(size))})" };
             rows.Add((name, main, PredictionReport.Of(main, targets)));
             reports[tta.Replace('-', '_') + "_tta"] = rows[^1].Report.ToJson();
@@ -177,7 +179,7 @@ internal static class EvalCommand
     /// The class probabilities of each (C, S, S) image of the raw batch <paramref name="x"/>, averaged
     /// over its views (<paramref name="views"/>: image to (V, C, S, S)), the views of several images in one forward pass.
     /// </summary>
-    static Tensor AverageOverViews(Module model, InputNormalization norm, Tensor x, Func<Tensor, Tensor> views)
+    static Tensor AverageOverViews(InferenceModel model, InputNormalization norm, Tensor x, Func<Tensor, Tensor> views)
     {
         int n = x.Shape[0];
         var all = Tensor.Cat([.. Enumerable.Range(0, n).Select(i => views(x.Narrow(0, i, 1).Squeeze(0)))], 0);
@@ -209,10 +211,11 @@ internal static class EvalCommand
         {
             string? idx = dataDir ?? (saved.Config.Data is string d && Directory.Exists(d) ? d : null);
             var (valInputs, valTargets) = Materialize(RunData.Load(saved.Config.WithData(idx)).Validation!);
-            return (Inference.Logits(saved.Model, valInputs, batch), valTargets);
+            return (Inference.Logits(Inference.Prepared(saved), valInputs, batch), valTargets);
         }
         if (!Directory.Exists(runPath) || FolderData.LoadSplit(runPath, "val", saved.Shape, saved.Classes, console) is not { } val) return null;
-        return (Inference.OverBatches(val, batch, x => saved.Model.Forward(saved.Normalization.Apply(x))), Inference.Targets(val));
+        var fast = Inference.Prepared(saved);
+        return (Inference.OverBatches(val, batch, x => fast.Forward(saved.Normalization.Apply(x))), Inference.Targets(val));
     }
 
     /// <summary>A dataset's inputs and targets as two tensors.</summary>

@@ -53,31 +53,25 @@ internal static class Inference
         throw CliException.File($"{runPath} was trained on an image folder and has no {FolderSplit.FileName} to find its test images; name a folder of labelled images with --data");
     }
 
-    /// <summary>Class logits (N, C) of one evaluation-mode pass, without gradients, in batches.</summary>
-    public static Tensor Logits(Module model, Tensor inputs, int batchSize = 512)
+    /// <summary>The saved model prepared for inference on its images (<see cref="Module.ForInference"/>).</summary>
+    public static InferenceModel Prepared(SavedModel saved) =>
+        saved.Model.ForInference(saved.Shape.Channels, saved.Shape.Size, saved.Shape.Size);
+
+    /// <summary>Class logits (N, C) of the prepared model, in batches.</summary>
+    public static Tensor Logits(InferenceModel model, Tensor inputs, int batchSize = 512)
     {
         int n = inputs.Shape[0];
         float[]? all = null;
         int c = 0;
-        bool wasTraining = model.IsTraining;
-        model.Eval();
-        try
+        for (int start = 0; start < n; start += batchSize)
         {
-            using var noGrad = Autograd.NoGrad();
-            for (int start = 0; start < n; start += batchSize)
-            {
-                int count = Math.Min(batchSize, n - start);
-                using var scope = TensorScope.Begin();
-                var logits = model.Forward(inputs.Narrow(0, start, count));
-                var values = logits.ToArray();
-                c = logits.Shape[1];
-                all ??= new float[n * c];
-                values.CopyTo(all, start * c);
-            }
-        }
-        finally
-        {
-            model.Train(wasTraining);
+            int count = Math.Min(batchSize, n - start);
+            using var scope = TensorScope.Begin();
+            var logits = model.Forward(inputs.Narrow(0, start, count));
+            var values = logits.ToArray();
+            c = logits.Shape[1];
+            all ??= new float[n * c];
+            values.CopyTo(all, start * c);
         }
         return Tensor.FromArray(all ?? [], n, c);
     }

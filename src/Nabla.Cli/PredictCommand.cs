@@ -80,7 +80,7 @@ internal static class PredictCommand
         }
         else
         {
-            probs = McDropout.Deterministic(saved.Model, batch).ToArray();
+            probs = Functional.Softmax(Inference.Prepared(saved).Forward(batch), 1).ToArray();
         }
         CommandShared.RequireFinite(Tensor.FromArray(probs, probs.Length), parsed.Positionals[0]);
         var entropy = Calibration.Entropy(Tensor.FromArray(probs, files.Count, classes));

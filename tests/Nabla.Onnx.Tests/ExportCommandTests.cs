@@ -68,7 +68,7 @@ public sealed class ExportCommandTests(TrainedRun trained) : IClassFixture<Train
         var (test, _) = Inference.TestSet(CliHarness.SubsetDir);
         Assert.Equal(2000, test.Count);
         var saved = SavedModel.Load(trained.Run);
-        var nabla = Functional.Softmax(Inference.Logits(saved.Model, Inference.Inputs(saved, test.Inputs)), 1).ToArray();
+        var nabla = Functional.Softmax(Inference.Logits(Inference.Prepared(saved), Inference.Inputs(saved, test.Inputs)), 1).ToArray();
         using var session = Ort.Session(onnx);
         var (logits, shape) = Ort.Run(session, test.Inputs);
         Assert.Equal(new[] { 2000, 10 }, shape);
@@ -125,7 +125,7 @@ public sealed class ExportCommandTests(TrainedRun trained) : IClassFixture<Train
 
         Assert.Equal(FashionMnist.Classes, classifier.Classes);
         var saved = SavedModel.Load(trained.Run);
-        var nabla = Functional.Softmax(Inference.Logits(saved.Model, Inference.Inputs(saved, test.Inputs.Narrow(0, 0, 50))), 1).ToArray();
+        var nabla = Functional.Softmax(Inference.Logits(Inference.Prepared(saved), Inference.Inputs(saved, test.Inputs.Narrow(0, 0, 50))), 1).ToArray();
         Ort.AssertClose(nabla, [.. served.SelectMany(p => p)], rtol: 0, atol: 1e-4, what: "served probabilities");
 
         var page = File.ReadAllText(BackendNodeTests.FindRepoFile("docs/onnx.md")).ReplaceLineEndings("\n");
@@ -224,6 +224,6 @@ public sealed class ExportCommandTests(TrainedRun trained) : IClassFixture<Train
         using var session = Ort.Session(onnx);
         var (ort, shape) = Ort.Run(session, raw);
         Assert.Equal(new[] { test.Count, 4 }, shape);
-        Ort.AssertClose(Inference.Logits(saved.Model, saved.Normalization.Apply(raw)).ToArray(), ort, what: "colour folder model");
+        Ort.AssertClose(Inference.Logits(Inference.Prepared(saved), saved.Normalization.Apply(raw)).ToArray(), ort, what: "colour folder model");
     }
 }
