@@ -73,10 +73,10 @@ public sealed class TrainConfigTests : IDisposable
         Assert.Equal(
             ["model", "freeze_backbone", "backbone_lr", "image_size", "normalize", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov",
              "weight_decay", "weight_decay_mode", "schedule", "warmup", "lr_step", "lr_gamma", "init", "dropout", "batch_norm", "augment", "color_jitter",
-             "erasing", "mixup", "cutmix", "label_smoothing", "clip_grad", "patience", "min_delta", "val_split", "bootstrap", "train_samples", "test_split",
+             "erasing", "mixup", "cutmix", "label_smoothing", "clip_grad", "patience", "min_delta", "diagnostics", "diagnostics_every", "val_split", "bootstrap", "train_samples", "test_split",
              "seed", "threads", "workers", "data", "out"],
             From().ToJson().Select(kv => kv.Key));
-        Assert.Equal(TrainCommand.Options.Take(39).Select(o => o.Key), From().ToJson().Select(kv => kv.Key));
+        Assert.Equal(TrainCommand.Options.Take(41).Select(o => o.Key), From().ToJson().Select(kv => kv.Key));
     }
 
     [Fact]
