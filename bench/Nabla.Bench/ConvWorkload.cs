@@ -48,6 +48,41 @@ static class ConvWorkload
         }
     }
 
+    /// <summary>
+    /// The convolutions of torchvision's ResNet-18 at 224 x 224, forward only, at batch 1 and 32, with how
+    /// many of each the network has: where its inference time goes.
+    /// </summary>
+    public static void ResNet18(double seconds)
+    {
+        var shapes = new (string Name, int Count, int C, int H, int O, int K, int S, int P)[]
+        {
+            ("stem7x7s2", 1, 3, 224, 64, 7, 2, 3), ("64", 4, 64, 56, 64, 3, 1, 1),
+            ("128s2", 1, 64, 56, 128, 3, 2, 1), ("128", 3, 128, 28, 128, 3, 1, 1), ("1x1s2.128", 1, 64, 56, 128, 1, 2, 0),
+            ("256s2", 1, 128, 28, 256, 3, 2, 1), ("256", 3, 256, 14, 256, 3, 1, 1), ("1x1s2.256", 1, 128, 28, 256, 1, 2, 0),
+            ("512s2", 1, 256, 14, 512, 3, 2, 1), ("512", 3, 512, 7, 512, 3, 1, 1), ("1x1s2.512", 1, 256, 14, 512, 1, 2, 0),
+        };
+        var g = new Generator(0);
+        foreach (int n in new[] { 1, 32 })
+            foreach (var (name, count, c, h, o, k, st, p) in shapes)
+            {
+                var x = Tensor.Randn([n, c, h, h], g);
+                var w = Tensor.Randn([o, c, k, k], g);
+                int oh = (h + 2 * p - k) / st + 1;
+                double flops = 2.0 * n * o * oh * oh * c * k * k;
+                double fwd = Time(() =>
+                {
+                    using var scope = TensorScope.Begin();
+                    using var ng = Autograd.NoGrad();
+                    Functional.Conv2d(x, w, null, st, p);
+                }, seconds / 4);
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    engine = "nabla", workload = "conv_resnet18", layer = name, batch = n, count, threads = Threading.NumThreads,
+                    forward_gflops = Math.Round(flops / fwd / 1e9, 1), forward_ms = Math.Round(fwd * 1e3, 3), ms_in_network = Math.Round(count * fwd * 1e3, 2),
+                }));
+            }
+    }
+
     /// <summary>Seconds per call after warm-up.</summary>
     static double Time(Action f, double seconds)
     {

@@ -22,12 +22,14 @@ var workloads = new Dictionary<string, Action<double>>
     ["gemm_linear"] = seconds => GemmWorkload.Linear(seconds),
     ["fma_peak"] = seconds => FmaPeak.Run(seconds, Threading.NumThreads),
     ["conv"] = ConvWorkload.Run,
+    ["conv_resnet18"] = ConvWorkload.ResNet18,
     ["mlp_train"] = TrainingWorkloads.MlpTrain,
     ["cnn_train"] = TrainingWorkloads.CnnTrain,
     ["resnet8_train"] = TrainingWorkloads.ResNet8Train,
     ["cnn_infer"] = TrainingWorkloads.CnnInfer,
     ["resnet18_infer"] = ResNet18Infer.Run,
     ["resnet18_train"] = TrainingWorkloads.ResNet18Train,
+    ["resnet18_infer_profile"] = ResNet18Infer.Profile, // needs NABLA_PROFILE=1
     ["profile"] = TrainingWorkloads.Profile, // needs NABLA_PROFILE=1
     ["loader"] = LoaderWorkload.Run,
     ["hooks"] = HookWorkload.Run,

@@ -11,6 +11,27 @@ static class ResNet18Infer
 {
     const double FlopsPerImage = 4.1e9;
 
+    /// <summary>Where the prepared model's time goes, per kind of node (needs NABLA_PROFILE=1).</summary>
+    public static void Profile(double seconds)
+    {
+        var model = Pretrained.ResNet18ImageNet().ForInference(3, 224, 224);
+        foreach (int batch in new[] { 1, 32 })
+        {
+            var x = Tensor.Randn([batch, 3, 224, 224], new Generator(0));
+            for (int i = 0; i < 2; i++) using (TensorScope.Begin()) model.Forward(x);
+            OpProfiler.Start();
+            int runs = 0;
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            while (sw.Elapsed.TotalSeconds < seconds)
+            {
+                using (TensorScope.Begin()) model.Forward(x);
+                runs++;
+            }
+            foreach (var (entry, ms, calls) in OpProfiler.Stop().OrderByDescending(e => e.Ms))
+                TrainingWorkloads.Emit(new { engine = "nabla", workload = "resnet18_infer_profile", batch, entry, ms_per_run = Math.Round(ms / runs, 2), calls_per_run = calls / runs });
+        }
+    }
+
     public static void Run(double seconds)
     {
         var model = Pretrained.ResNet18ImageNet();

@@ -264,7 +264,9 @@ public sealed class OnnxModule : Module, IInferencePreparable
             OnnxValue[] results;
             try
             {
+                long t0 = OpProfiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                 results = node.Run(context, args);
+                if (t0 != 0) OpProfiler.Add("onnx." + node.Display[(node.Display.IndexOf(' ', StringComparison.Ordinal) + 1)..], t0);
             }
             catch (ArgumentException e)
             {

@@ -130,6 +130,9 @@ internal static class PoolOps
     static Tensor MaxPool(Tensor x, Window g)
     {
         var over = Overhang(x, g);
+        // Symmetric padding of at most half the window: the pooling kernel pads itself, no copy of the input.
+        if (g.Dilation == (1, 1) && over == (0, 0) && g.PadBegin == g.PadEnd && 2 * g.PadBegin.H <= g.Kernel.H && 2 * g.PadBegin.W <= g.Kernel.W)
+            return Nn.Functional.MaxPool2d(x, g.Kernel, g.Stride, g.PadBegin);
         var padded = PadIf(x, g.PadBegin, (g.PadEnd.H + over.H, g.PadEnd.W + over.W), float.NegativeInfinity);
         if (g.Dilation == (1, 1))
             return Nn.Functional.MaxPool2d(padded, g.Kernel, g.Stride, (0, 0));

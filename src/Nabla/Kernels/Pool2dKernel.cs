@@ -26,6 +26,59 @@ internal static unsafe class Pool2dKernel
         }
     }
 
+    /// <summary>
+    /// Max pooling without the argmax (nothing will back-propagate: inference): per output row, the
+    /// elementwise maximum of the window's input rows (vectorized), then each window's maximum along it.
+    /// Padding counts as -inf; NaN propagates.
+    /// </summary>
+    public static void MaxForwardNoIndex(in PoolShape s, float[] x, float[] y)
+    {
+        fixed (float* px = x, py = y)
+        {
+            var job = new MaxRowsJob { S = s, X = px, Y = py };
+            WorkerPool.Run(job, Chunks(s), Threading.NumThreads);
+        }
+    }
+
+    sealed class MaxRowsJob : IParallelJob
+    {
+        public PoolShape S;
+        public float* X, Y;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void RunChunk(int chunk, int chunks)
+        {
+            var s = S;
+            int p0 = (int)((long)s.Planes * chunk / chunks), p1 = (int)((long)s.Planes * (chunk + 1) / chunks);
+            float* row = Scratch.Get(s.W);
+            var rowSpan = new Span<float>(row, s.W);
+            for (int pl = p0; pl < p1; pl++)
+            {
+                float* xp = X + (long)pl * s.H * s.W;
+                float* yp = Y + (long)pl * s.OH * s.OW;
+                for (int oh = 0; oh < s.OH; oh++)
+                {
+                    int h0 = Math.Max(0, oh * s.SH - s.PH), h1 = Math.Min(s.H, oh * s.SH - s.PH + s.KH);
+                    new ReadOnlySpan<float>(xp + (long)h0 * s.W, s.W).CopyTo(rowSpan);
+                    for (int i = h0 + 1; i < h1; i++)
+                        System.Numerics.Tensors.TensorPrimitives.Max(rowSpan, new ReadOnlySpan<float>(xp + (long)i * s.W, s.W), rowSpan);
+                    float* yr = yp + (long)oh * s.OW;
+                    for (int ow = 0; ow < s.OW; ow++)
+                    {
+                        int w0 = Math.Max(0, ow * s.SW - s.PW), w1 = Math.Min(s.W, ow * s.SW - s.PW + s.KW);
+                        float best = row[w0];
+                        for (int j = w0 + 1; j < w1; j++)
+                        {
+                            float v = row[j];
+                            if (v > best || float.IsNaN(v)) best = v;
+                        }
+                        yr[ow] = best;
+                    }
+                }
+            }
+        }
+    }
+
     sealed class MaxJob : IParallelJob
     {
         public PoolShape S;

@@ -42,7 +42,12 @@ internal static unsafe class WinogradConv
     /// <summary>Whether this convolution runs here: 3x3, stride 1, no dilation or groups, wide enough rows, enough channels.</summary>
     public static bool Accepts(in ConvShape s) =>
         Enabled && Avx2.IsSupported && Fma.IsSupported && s.KH == 3 && s.KW == 3 && s.SH == 1 && s.SW == 1 && s.DH == 1 && s.DW == 1
-        && s.G == 1 && s.PH == s.PW && s.PH <= 2 && s.OW >= 13 && s.OH >= 2 && s.C >= MinChannels && s.O >= MinChannels;
+        && s.G == 1 && s.PH == s.PW && s.PH <= 2 && s.OW >= 13 && s.OH >= 2 && s.C >= MinChannels && s.O >= MinChannels
+        // Enough tiles for the 16 products to be real GEMMs: one 14 x 14 image (56 tiles) runs faster as im2col.
+        && (long)s.N * ((s.OH + 1) / 2) * ((s.OW + 1) / 2 + 7) / 8 * 8 >= MinTiles;
+
+    /// <summary>The fewest tiles (over the batch) worth the transforms.</summary>
+    internal static int MinTiles { get; set; } = 128;
 
     /// <summary>Tile geometry: tiles per column and per (rounded) row, padded plane size.</summary>
     readonly record struct Geo(int TH, int TW, int TWr, int Hp, int Wp, int Nb)
@@ -54,6 +59,8 @@ internal static unsafe class WinogradConv
     {
         int th = (s.OH + 1) / 2, tw = (s.OW + 1) / 2, twr = (tw + 7) / 8 * 8;
         int nb = Math.Clamp(TargetTiles / (th * twr), 1, s.N);
+        int groups = (s.N + nb - 1) / nb;
+        nb = (s.N + groups - 1) / groups; // evened out over the groups (shapes only, not threads)
         return new Geo(th, tw, twr, 2 * th + 2, 2 * twr + 2, nb);
     }
 

@@ -119,3 +119,22 @@ public class InferenceModelTests
         Assert.Throws<ArgumentException>(() => lin.ForInference(0));
     }
 }
+
+/// <summary>Max pooling without gradients (no argmax kept) equals the recorded path, padding and odd sizes included.</summary>
+public class MaxPoolInferenceTests
+{
+    [Theory]
+    [InlineData(3, 2, 1, 13, 11)]
+    [InlineData(3, 2, 1, 112, 112)]
+    [InlineData(2, 2, 0, 9, 7)]
+    [InlineData(3, 1, 1, 5, 6)]
+    [InlineData(5, 3, 2, 17, 10)]
+    public void Without_gradients_the_same_maxima(int k, int stride, int pad, int h, int w)
+    {
+        var x = Tensor.Randn([2, 3, h, w], new Generator((ulong)(h * w)));
+        var recorded = Functional.MaxPool2d(x.Detach().RequireGrad(), k, stride, pad);
+        Tensor plain;
+        using (Autograd.NoGrad()) plain = Functional.MaxPool2d(x, k, stride, pad);
+        Assert.Equal(recorded.ToArray(), plain.ToArray());
+    }
+}

@@ -14,6 +14,12 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(input);
         var (s, dims) = PoolShapeOf("max_pool2d", input, kernelSize, stride ?? kernelSize, padding);
         var y = new Tensor(dims, clear: false);
+        if (!Tensor.Recording([input]))
+        {
+            // Nothing will back-propagate: no argmax to keep.
+            Pool2dKernel.MaxForwardNoIndex(s, input.Storage, y.Storage);
+            return y;
+        }
         var argmax = new Tensor(dims, clear: false);
         Pool2dKernel.MaxForward(s, input.Storage, y.Storage, argmax.Storage);
         return Tensor.Record(y, "max_pool2d", [input], g =>
