@@ -61,7 +61,16 @@ internal static unsafe class Pool2dKernel
                     int h0 = Math.Max(0, oh * s.SH - s.PH), h1 = Math.Min(s.H, oh * s.SH - s.PH + s.KH);
                     new ReadOnlySpan<float>(xp + (long)h0 * s.W, s.W).CopyTo(rowSpan);
                     for (int i = h0 + 1; i < h1; i++)
-                        System.Numerics.Tensors.TensorPrimitives.Max(rowSpan, new ReadOnlySpan<float>(xp + (long)i * s.W, s.W), rowSpan);
+                    {
+                        float* r = xp + (long)i * s.W;
+                        if (s.W >= 64) System.Numerics.Tensors.TensorPrimitives.Max(rowSpan, new ReadOnlySpan<float>(r, s.W), rowSpan);
+                        else
+                            for (int j = 0; j < s.W; j++)
+                            {
+                                float v = r[j];
+                                if (v > row[j] || float.IsNaN(v)) row[j] = v;
+                            }
+                    }
                     float* yr = yp + (long)oh * s.OW;
                     for (int ow = 0; ow < s.OW; ow++)
                     {

@@ -14,9 +14,9 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(input);
         var (s, dims) = PoolShapeOf("max_pool2d", input, kernelSize, stride ?? kernelSize, padding);
         var y = new Tensor(dims, clear: false);
-        if (!Tensor.Recording([input]))
+        if (!Tensor.Recording([input]) && !(s.KH == 2 && s.KW == 2 && s.SH == 2 && s.SW == 2 && s.PH == 0 && s.PW == 0))
         {
-            // Nothing will back-propagate: no argmax to keep.
+            // Nothing will back-propagate: no argmax to keep (2x2 windows have their own vectorized kernel, below).
             Pool2dKernel.MaxForwardNoIndex(s, input.Storage, y.Storage);
             return y;
         }
