@@ -78,11 +78,84 @@ internal static unsafe class WinogradConv
     {
         var g = GeoOf(s);
         int groups = (s.N + g.Nb - 1) / g.Nb;
+        if (groups == 1 && Threading.NumThreads > 1 && !Threading.SerialOnThisThread)
+        {
+            ForwardPhased(s, g, x, u, bias, y, relu);
+            return;
+        }
         fixed (float* px = x, pu = u, py = y)
         fixed (float* pb = bias)
         {
             var job = new ForwardJob { S = s, G = g, X = px, U = pu, Bias = pb, Y = py, Relu = relu };
             WorkerPool.Run(job, Math.Min(groups, MaxChunks), Threading.NumThreads);
+        }
+    }
+
+    /// <summary>
+    /// One group of images (a batch of 1, say) on every core: the input transform split over channels,
+    /// the 16 products as parallel GEMMs, the output transform split over output channels — where the
+    /// per-group job would leave all but one core idle outside the GEMMs.
+    /// </summary>
+    static void ForwardPhased(in ConvShape s, in Geo g, float[] x, float[] u, float[]? bias, float[] y, bool relu)
+    {
+        long t = (long)s.N * g.TilesPerImage;
+        float* v = Scratch.GetSecond(16 * (s.C + s.O) * t);
+        float* m = v + 16 * s.C * t;
+        int threads = Threading.NumThreads;
+        fixed (float* px = x, pu = u, py = y)
+        fixed (float* pb = bias)
+        {
+            var input = new InputPhase { S = s, G = g, X = px, V = v, T = t };
+            WorkerPool.Run(input, Math.Min(s.N * s.C, 4 * threads), threads);
+            for (int xi = 0; xi < 16; xi++)
+                Gemm.Run(false, false, s.O, (int)t, s.C, 1f, pu + (long)xi * s.O * s.C, s.C, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
+            var output = new OutputPhase { S = s, G = g, M = m, T = t, Bias = pb, Y = py, Relu = relu };
+            WorkerPool.Run(output, Math.Min(s.N * s.O, 4 * threads), threads);
+        }
+    }
+
+    sealed class InputPhase : IParallelJob
+    {
+        public ConvShape S;
+        public Geo G;
+        public float* X, V;
+        public long T;
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            var s = S;
+            var g = G;
+            var (a, b) = Chunks.Range(s.N * s.C, chunk, chunks);
+            float* plane = Scratch.Get((long)g.Hp * g.Wp);
+            for (int q = a; q < b; q++)
+            {
+                int j = q / s.C, c = q % s.C;
+                Pad(s, g, X + ((long)j * s.C + c) * s.H * s.W, plane);
+                InputTransform(g, plane, V + (long)c * T + (long)j * g.TilesPerImage, T * s.C);
+            }
+        }
+    }
+
+    sealed class OutputPhase : IParallelJob
+    {
+        public ConvShape S;
+        public Geo G;
+        public float* M, Bias, Y;
+        public long T;
+        public bool Relu;
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            var s = S;
+            var g = G;
+            var (a, b) = Chunks.Range(s.N * s.O, chunk, chunks);
+            float* tmp = Scratch.Get(16);
+            for (int q = a; q < b; q++)
+            {
+                int j = q / s.O, o = q % s.O;
+                OutputTransform(s, g, M + (long)o * T + (long)j * g.TilesPerImage, T * s.O,
+                    Y + ((long)j * s.O + o) * s.OH * s.OW, Bias == null ? 0f : Bias[o], tmp, Relu);
+            }
         }
     }
 
