@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Medians over rounds of bench/speed/run.sh's JSON lines: one row per workload and batch, Nabla against ONNX Runtime and libtorch."""
+import json, os, statistics, sys
+
+out = sys.argv[1]
+def load(name):
+    path = os.path.join(out, name)
+    return [json.loads(l) for l in open(path) if l.startswith("{") and '"workload"' in l] if os.path.exists(path) else []
+
+rows = {}
+for engine_file in ["nabla.jsonl", "onnxruntime.jsonl", "libtorch.jsonl"]:
+    for d in load(engine_file):
+        w = d["workload"]
+        if w == "fma_peak":
+            rows.setdefault(("fma_peak", d["threads"], ""), []).append(d["gflops"])
+            continue
+        if w == "gemm":
+            rows.setdefault(("gemm", d["n"], "nabla"), []).append(d["gflops"])
+            continue
+        key = (w, d.get("batch", ""), d["engine"] + ("" if d.get("path", "for_inference") == "for_inference" else " (" + d["path"] + ")"))
+        rows.setdefault(key, []).append(d["samples_per_s"])
+med = {k: statistics.median(v) for k, v in rows.items()}
+peak = med.get(("fma_peak", 2, ""), float("nan"))
+print(f"fma_peak (2 threads): {peak:.0f} GFLOPS; rounds: {max(len(v) for v in rows.values())}")
+print("| workload | batch | Nabla | ONNX Runtime | libtorch | Nabla / ORT | Nabla / libtorch |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
+for (w, b) in sorted({(k[0], k[1]) for k in med if k[0] not in ("fma_peak", "gemm")}, key=str):
+    n, o, t = med.get((w, b, "nabla")), med.get((w, b, "onnxruntime")), med.get((w, b, "libtorch"))
+    unprepared = med.get((w, b, "nabla (forward)"))
+    f = lambda v: "—" if v is None else f"{v:,.1f}"
+    r = lambda a, c: "—" if a is None or c is None else f"{a / c:.2f}"
+    extra = f" ({f(unprepared)} unprepared)" if unprepared else ""
+    print(f"| {w} | {b} | {f(n)}{extra} | {f(o)} | {f(t)} | {r(n, o)} | {r(n, t)} |")
+print()
+print("| gemm n | GFLOPS | of fma_peak |")
+print("| --- | --- | --- |")
+for (w, n, _), v in sorted((k, v) for k, v in med.items() if k[0] == "gemm"):
+    print(f"| {n} | {v:.1f} | {v / peak:.2f} |")
