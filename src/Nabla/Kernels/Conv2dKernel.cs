@@ -133,7 +133,10 @@ internal static unsafe class Conv2dKernel
                         float* b = xg;
                         if (!s.Pointwise)
                         {
-                            Im2Col(s, xg, col, p);
+                            // The whole batch in this one chunk (one image): the other cores would idle through
+                            // the im2col, so it is split over channels among them.
+                            if (chunks == 1 && s.Cg >= 2 && (long)k * p >= ParallelIm2ColElements) ParallelIm2Col(s, xg, col, p);
+                            else Im2Col(s, xg, col, p);
                             b = col;
                         }
                         if (WtBias != null)
@@ -169,6 +172,32 @@ internal static unsafe class Conv2dKernel
                         }
                 }
             }
+        }
+    }
+
+    /// <summary>The column matrix size from which one image's im2col is worth splitting over the cores.</summary>
+    const long ParallelIm2ColElements = 1 << 18;
+
+    /// <summary><see cref="Im2Col"/> of one group's channels, split into channel ranges run on the worker pool.</summary>
+    static void ParallelIm2Col(in ConvShape s, float* x, float* col, long ld)
+    {
+        var job = new Im2ColJob { S = s, X = x, Col = col, Ld = ld };
+        WorkerPool.Run(job, Math.Min(s.Cg, 2 * Threading.NumThreads), Threading.NumThreads);
+    }
+
+    sealed class Im2ColJob : IParallelJob
+    {
+        public ConvShape S;
+        public float* X, Col;
+        public long Ld;
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            var (c0, c1) = Chunks.Range(S.Cg, chunk, chunks);
+            if (c1 <= c0) return;
+            // The same im2col over channels [c0, c1): a shape of c1 - c0 channels and one group.
+            var part = S with { C = c1 - c0, G = 1 };
+            Im2Col(part, X + (long)c0 * S.H * S.W, Col + (long)c0 * S.KH * S.KW * Ld, Ld);
         }
     }
 
