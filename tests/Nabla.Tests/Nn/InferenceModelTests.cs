@@ -138,3 +138,22 @@ public class MaxPoolInferenceTests
         Assert.Equal(recorded.ToArray(), plain.ToArray());
     }
 }
+
+/// <summary>One image's convolution splits its im2col over the cores: the same values as the per-image path of a batch.</summary>
+public class SingleImageConvTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void One_image_equals_the_same_image_in_a_batch(int stride)
+    {
+        var g = new Generator(30);
+        var x = Tensor.Randn([1, 17, 67, 65], g);
+        var w = Tensor.Randn([8, 17, 3, 3], g);
+        var b = Tensor.Randn([8], g);
+        using var noGrad = Autograd.NoGrad();
+        var alone = Functional.Conv2d(x, w, b, stride, 1);
+        var batch = Functional.Conv2d(Tensor.Cat([x, Tensor.Randn([1, 17, 67, 65], g)], 0), w, b, stride, 1);
+        Assert.Equal(alone.ToArray(), batch.Narrow(0, 0, 1).ToArray());
+    }
+}
