@@ -45,7 +45,7 @@ internal sealed class DiagnosticsFile(string path, TrainingDiagnostics instrumen
         var panels = new[]
         {
             Panel($"{title}: activation std per layer", "std", acts, r => r.Std, log: false),
-            Panel("dead ReLUs (units zero on the whole batch) / saturated tanh and sigmoid units", "fraction", acts,
+            Panel("dead ReLUs / saturated tanh and sigmoid units", "fraction of units", acts,
                   r => double.IsNaN(r.Dead) ? r.Saturated : r.Dead, log: false),
             Panel("gradient norm per weight", "log10 ‖∇W‖", weights, r => r.GradNorm, log: true),
             Panel("update / weight per step", "log10 ‖ΔW‖ / ‖W‖", weights, r => r.UpdateRatio, log: true),
