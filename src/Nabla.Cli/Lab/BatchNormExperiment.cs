@@ -29,11 +29,12 @@ internal sealed class BatchNormExperiment : LabExperiment
                 return lab.Fit(m, new Sgd(m.Parameters(), lr: lr, momentum: 0.9), train, test, epochs, shuffleStream: 4, testEachEpoch: false).FinalAccuracy;
             })];
         double best = sweep.Values.SelectMany(v => v).Where(double.IsFinite).DefaultIfEmpty(0).Max();
-        int Works(bool bn) => sweep[bn].Count(a => a >= best - 0.02);
+        // A learning rate "works" when the net trains to within 5 points of the best accuracy any run reached.
+        int Works(bool bn) => sweep[bn].Count(a => a >= best - 0.05);
         double[] logLr = [.. Lrs.Select(Math.Log10)];
         var sweepPlot = LabPlots.Lines("learning-rate sweep (4 hidden layers)", "log10 learning rate", "test accuracy",
             [new Series("without batch norm", logLr, [.. sweep[false].Select(a => double.IsNaN(a) ? 0.1 : a)]), new Series("with batch norm", logLr, [.. sweep[true].Select(a => double.IsNaN(a) ? 0.1 : a)])]);
-        lab.Log($"learning rates within 2 points of the best: {Works(false)} of {Lrs.Length} without batch norm, {Works(true)} with");
+        lab.Log($"learning rates within 5 points of the best: {Works(false)} of {Lrs.Length} without batch norm, {Works(true)} with");
 
         // 2. A deep plain MLP with and without batch norm.
         var deepFits = new Dictionary<bool, FitResult>();
@@ -85,7 +86,8 @@ internal sealed class BatchNormExperiment : LabExperiment
         report.Number("learning_rates_working_without", Works(false));
         report.Number("learning_rates_working_with", Works(true));
         report.Verdict("A much larger range of learning rates works with batch norm", Works(true) > Works(false),
-            $"{Works(true)} of {Lrs.Length} learning rates from 1e-3 to 3 reach within 2 points of the best accuracy ({Pct(best)}) with batch norm, {Works(false)} without.");
+            $"{Works(true)} of {Lrs.Length} learning rates from 1e-3 to 3 train to within 5 points of the best accuracy ({Pct(best)}) with batch norm, {Works(false)} without " +
+            $"({sweep[false].Count(double.IsNaN)} diverge without, {sweep[true].Count(double.IsNaN)} with).");
         report.Number("deep_without_test_accuracy", deepFits[false].FinalAccuracy);
         report.Number("deep_with_test_accuracy", deepFits[true].FinalAccuracy);
         report.Verdict($"A deep net ({deep} layers) trains with batch norm and hardly without", deepFits[true].FinalAccuracy > deepFits[false].FinalAccuracy + 0.05,

@@ -78,7 +78,8 @@ internal sealed class LossesExperiment : LabExperiment
         report.Number("active_fraction_cross_entropy", ceActive);
         report.Verdict("In training, hinge stops learning from samples that meet the margin while cross-entropy keeps learning from all",
             hingeActive < 0.5 && ceActive == 1,
-            $"after the last epoch hinge has a gradient on {Pct(hingeActive)} of the training samples, cross-entropy on {Pct(ceActive)}; " +
+            $"after the last epoch hinge has a gradient on {Pct(hingeActive)} of the training samples, cross-entropy on {Pct(ceActive)}" +
+            (ceActive < 1 ? " (on the others the net is so confident that softmax rounds to exactly 1 even in double precision: in exact arithmetic cross-entropy never stops, in floating point it does)" : "") + "; " +
             $"test accuracy {Pct(curves["hinge"].Fit.FinalAccuracy)} (hinge) and {Pct(curves["cross-entropy"].Fit.FinalAccuracy)} (cross-entropy).");
     }
 
