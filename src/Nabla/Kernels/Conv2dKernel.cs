@@ -78,14 +78,14 @@ internal static unsafe class Conv2dKernel
     /// made once by <see cref="WeightsWithBias"/>), and relu(y) when <paramref name="relu"/>, applied to each
     /// image's output right after its GEMM, while it is in cache.
     /// </summary>
-    public static void ForwardGemm(in ConvShape s, float[] x, float[] w, float[]? bias, float[]? wb, float[] y, bool relu)
+    public static void ForwardGemm(in ConvShape s, float[] x, float[] w, float[]? bias, float[]? wb, float[] y, bool relu, bool pool2 = false)
     {
         int nb = ImagesPerGroup(s), groups = Groups(s, nb);
         if (nb != 1 || s.Pointwise) wb = null;
         fixed (float* px = x, pw = w, py = y, pwb = wb)
         fixed (float* pb = bias)
         {
-            var job = new ForwardJob { S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb, Relu = relu };
+            var job = new ForwardJob { S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb, Relu = relu, Pool = pool2 };
             WorkerPool.Run(job, Math.Min(groups, MaxChunks), Threading.NumThreads);
         }
     }
@@ -110,13 +110,15 @@ internal static unsafe class Conv2dKernel
         public ConvShape S;
         public int Nb;
         public float* X, Wt, Bias, Y, WtBias;
-        public bool Relu;
+        public bool Relu, Pool;
 
         public void RunChunk(int chunk, int chunks)
         {
             var s = S;
             var (g0, g1) = Chunks.Range(Groups(s, Nb), chunk, chunks);
             int k = s.K, p = s.P;
+            // With Pool, Y is the 2x2-pooled output (OH / 2 x OW / 2 planes) and each image's convolution goes through ybuf.
+            int pooled = (s.OH / 2) * (s.OW / 2);
             float* col = Scratch.Get((long)(k + 1 + s.Og) * p * Nb);
             float* ybuf = col + (long)(k + 1) * p * Nb;
             for (int grp = g0; grp < g1; grp++)
@@ -129,7 +131,7 @@ internal static unsafe class Conv2dKernel
                     {
                         // One image: the GEMM reads the image (1x1) or its columns and writes y in place.
                         float* xg = X + ((long)n0 * s.C + (long)g * s.Cg) * s.H * s.W;
-                        float* yg = Y + ((long)n0 * s.O + (long)g * s.Og) * p;
+                        float* yg = Pool ? ybuf : Y + ((long)n0 * s.O + (long)g * s.Og) * p;
                         float* b = xg;
                         if (!s.Pointwise)
                         {
@@ -154,7 +156,12 @@ internal static unsafe class Conv2dKernel
                             }
                             Gemm.Run(false, false, s.Og, p, k, 1f, wg, k, b, p, beta, yg, p);
                         }
-                        if (Relu) ReluInPlace(yg, (long)s.Og * p);
+                        if (Pool)
+                        {
+                            for (int o = 0; o < s.Og; o++)
+                                Pool2(yg + (long)o * p, s.OH, s.OW, 0f, Relu, Y + ((long)n0 * s.O + (long)g * s.Og + o) * pooled);
+                        }
+                        else if (Relu) ReluInPlace(yg, (long)s.Og * p);
                         continue;
                     }
                     for (int j = 0; j < nImg; j++)
@@ -164,6 +171,12 @@ internal static unsafe class Conv2dKernel
                     for (int j = 0; j < nImg; j++)
                         for (int o = 0; o < s.Og; o++)
                         {
+                            if (Pool)
+                            {
+                                Pool2(ybuf + (long)o * cols + (long)j * p, s.OH, s.OW, Bias != null ? Bias[g * s.Og + o] : 0f, Relu,
+                                    Y + ((long)(n0 + j) * s.O + (long)g * s.Og + o) * pooled);
+                                continue;
+                            }
                             var src = new ReadOnlySpan<float>(ybuf + (long)o * cols + (long)j * p, p);
                             var dst = new Span<float>(Y + ((long)(n0 + j) * s.O + (long)g * s.Og + o) * p, p);
                             if (Bias != null) TensorPrimitives.Add(src, Bias[g * s.Og + o], dst);
@@ -198,6 +211,25 @@ internal static unsafe class Conv2dKernel
             // The same im2col over channels [c0, c1): a shape of c1 - c0 channels and one group.
             var part = S with { C = c1 - c0, G = 1 };
             Im2Col(part, X + (long)c0 * S.H * S.W, Col + (long)c0 * S.KH * S.KW * Ld, Ld);
+        }
+    }
+
+    /// <summary>
+    /// 2x2 stride-2 max pooling of one oh x ow plane into its (oh / 2) x (ow / 2) plane, after adding
+    /// <paramref name="bias"/> and, with <paramref name="relu"/>, clamping at 0 (both commute with the maximum).
+    /// </summary>
+    internal static void Pool2(float* src, int oh, int ow, float bias, bool relu, float* dst)
+    {
+        int ph = oh / 2, pw = ow / 2;
+        float floor = relu ? 0f : float.NegativeInfinity;
+        for (int r = 0; r < ph; r++)
+        {
+            float* a = src + (long)2 * r * ow, b = a + ow, d = dst + (long)r * pw;
+            for (int c = 0; c < pw; c++)
+            {
+                float m = Math.Max(Math.Max(a[2 * c], a[2 * c + 1]), Math.Max(b[2 * c], b[2 * c + 1])) + bias;
+                d[c] = float.IsNaN(m) ? m : Math.Max(m, floor);
+            }
         }
     }
 

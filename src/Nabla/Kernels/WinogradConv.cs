@@ -74,19 +74,19 @@ internal static unsafe class WinogradConv
     /// inference model instead of redone every call), and relu(y) when <paramref name="relu"/>, applied
     /// as each output tile is written.
     /// </summary>
-    public static void ForwardTransformed(in ConvShape s, float[] x, float[] u, float[]? bias, float[] y, bool relu)
+    public static void ForwardTransformed(in ConvShape s, float[] x, float[] u, float[]? bias, float[] y, bool relu, bool pool2 = false)
     {
         var g = GeoOf(s);
         int groups = (s.N + g.Nb - 1) / g.Nb;
         if (groups == 1 && Threading.NumThreads > 1 && !Threading.SerialOnThisThread)
         {
-            ForwardPhased(s, g, x, u, bias, y, relu);
+            ForwardPhased(s, g, x, u, bias, y, relu, pool2);
             return;
         }
         fixed (float* px = x, pu = u, py = y)
         fixed (float* pb = bias)
         {
-            var job = new ForwardJob { S = s, G = g, X = px, U = pu, Bias = pb, Y = py, Relu = relu };
+            var job = new ForwardJob { S = s, G = g, X = px, U = pu, Bias = pb, Y = py, Relu = relu, Pool = pool2 };
             WorkerPool.Run(job, Math.Min(groups, MaxChunks), Threading.NumThreads);
         }
     }
@@ -96,7 +96,7 @@ internal static unsafe class WinogradConv
     /// the 16 products as parallel GEMMs, the output transform split over output channels — where the
     /// per-group job would leave all but one core idle outside the GEMMs.
     /// </summary>
-    static void ForwardPhased(in ConvShape s, in Geo g, float[] x, float[] u, float[]? bias, float[] y, bool relu)
+    static void ForwardPhased(in ConvShape s, in Geo g, float[] x, float[] u, float[]? bias, float[] y, bool relu, bool pool2)
     {
         long t = (long)s.N * g.TilesPerImage;
         float* v = Scratch.GetSecond(16 * (s.C + s.O) * t);
@@ -109,7 +109,7 @@ internal static unsafe class WinogradConv
             WorkerPool.Run(input, Math.Min(s.N * s.C, 4 * threads), threads);
             for (int xi = 0; xi < 16; xi++)
                 Gemm.Run(false, false, s.O, (int)t, s.C, 1f, pu + (long)xi * s.O * s.C, s.C, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
-            var output = new OutputPhase { S = s, G = g, M = m, T = t, Bias = pb, Y = py, Relu = relu };
+            var output = new OutputPhase { S = s, G = g, M = m, T = t, Bias = pb, Y = py, Relu = relu, Pool = pool2 };
             WorkerPool.Run(output, Math.Min(s.N * s.O, 4 * threads), threads);
         }
     }
@@ -142,7 +142,7 @@ internal static unsafe class WinogradConv
         public Geo G;
         public float* M, Bias, Y;
         public long T;
-        public bool Relu;
+        public bool Relu, Pool;
 
         public void RunChunk(int chunk, int chunks)
         {
@@ -153,8 +153,9 @@ internal static unsafe class WinogradConv
             for (int q = a; q < b; q++)
             {
                 int j = q / s.O, o = q % s.O;
-                OutputTransform(s, g, M + (long)o * T + (long)j * g.TilesPerImage, T * s.O,
-                    Y + ((long)j * s.O + o) * s.OH * s.OW, Bias == null ? 0f : Bias[o], tmp, Relu);
+                float bias = Bias == null ? 0f : Bias[o];
+                if (Pool) OutputTransformPooled(s, g, M + (long)o * T + (long)j * g.TilesPerImage, T * s.O, Y + ((long)j * s.O + o) * PooledPlane(s), bias, tmp, Relu);
+                else OutputTransform(s, g, M + (long)o * T + (long)j * g.TilesPerImage, T * s.O, Y + ((long)j * s.O + o) * s.OH * s.OW, bias, tmp, Relu);
             }
         }
     }
@@ -164,7 +165,7 @@ internal static unsafe class WinogradConv
         public ConvShape S;
         public Geo G;
         public float* X, U, Bias, Y;
-        public bool Relu;
+        public bool Relu, Pool;
 
         public void RunChunk(int chunk, int chunks)
         {
@@ -194,8 +195,11 @@ internal static unsafe class WinogradConv
                     Gemm.Run(false, false, s.O, tiles, s.C, 1f, U + (long)xi * s.O * s.C, s.C, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
                 for (int j = 0; j < nImg; j++)
                     for (int o = 0; o < s.O; o++)
-                        OutputTransform(s, g, m + (long)o * t + (long)j * g.TilesPerImage, t * s.O,
-                            Y + ((long)(n0 + j) * s.O + o) * s.OH * s.OW, Bias == null ? 0f : Bias[o], outp, Relu);
+                    {
+                        float bias = Bias == null ? 0f : Bias[o];
+                        if (Pool) OutputTransformPooled(s, g, m + (long)o * t + (long)j * g.TilesPerImage, t * s.O, Y + ((long)(n0 + j) * s.O + o) * PooledPlane(s), bias, outp, Relu);
+                        else OutputTransform(s, g, m + (long)o * t + (long)j * g.TilesPerImage, t * s.O, Y + ((long)(n0 + j) * s.O + o) * s.OH * s.OW, bias, outp, Relu);
+                    }
             }
         }
     }
@@ -476,6 +480,58 @@ internal static unsafe class WinogradConv
                         StorePairs(ev, ov, tmp);
                         for (int q = 0; q < cols; q++) dst[q] = tmp[q];
                     }
+                }
+            }
+    }
+
+    static long PooledPlane(in ConvShape s) => (long)(s.OH / 2) * (s.OW / 2);
+
+    /// <summary>
+    /// The output transform with 2x2 stride-2 max pooling: each Winograd tile is exactly one 2x2 pooling
+    /// window, so the pooled value is the maximum of the tile's four outputs (plus the bias, then the ReLU,
+    /// which both commute with the maximum); the convolution's own output is never written. Writes the
+    /// (OH / 2) x (OW / 2) plane at <paramref name="y"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void OutputTransformPooled(in ConvShape s, in Geo g, float* m, long xiStride, float* y, float bias, float* tmp, bool relu)
+    {
+        var vb = Vector256.Create(bias);
+        var floor = Vector256.Create(relu ? 0f : float.NegativeInfinity);
+        int ph = s.OH / 2, pw = s.OW / 2;
+        for (int ty = 0; ty < ph; ty++)
+            for (int tx = 0; tx < pw; tx += 8)
+            {
+                long at = (long)ty * g.TWr + tx;
+                Vector256<float> t00 = default, t01 = default, t02 = default, t03 = default;
+                Vector256<float> t10 = default, t11 = default, t12 = default, t13 = default;
+                for (int j = 0; j < 4; j++)
+                {
+                    var m0 = Vector256.Load(m + (0 + j) * xiStride + at);
+                    var m1 = Vector256.Load(m + (4 + j) * xiStride + at);
+                    var m2 = Vector256.Load(m + (8 + j) * xiStride + at);
+                    var m3 = Vector256.Load(m + (12 + j) * xiStride + at);
+                    var a = m0 + m1 + m2;
+                    var b = m1 - m2 - m3;
+                    switch (j)
+                    {
+                        case 0: t00 = a; t10 = b; break;
+                        case 1: t01 = a; t11 = b; break;
+                        case 2: t02 = a; t12 = b; break;
+                        default: t03 = a; t13 = b; break;
+                    }
+                }
+                var e0 = t00 + t01 + t02;
+                var o0 = t01 - t02 - t03;
+                var e1 = t10 + t11 + t12;
+                var o1 = t11 - t12 - t13;
+                var pooled = Vector256.Max(Vector256.Max(Vector256.Max(e0, o0), Vector256.Max(e1, o1)) + vb, floor);
+                float* dst = y + (long)ty * pw + tx;
+                int cols = Math.Min(8, pw - tx);
+                if (cols == 8) pooled.Store(dst);
+                else
+                {
+                    pooled.Store(tmp);
+                    for (int q = 0; q < cols; q++) dst[q] = tmp[q];
                 }
             }
     }

@@ -131,8 +131,11 @@ internal static class InferencePlanner
                 if (bn is not null) i++;
                 bool relu = i + 1 < layers.Count && layers[i + 1] is Relu;
                 if (relu) i++;
-                plan.Add($"conv2d{(bn is null ? "" : "+batchnorm")}{(relu ? "+relu" : "")}{(bn is null && !relu ? "" : " (fused)")}");
-                steps.Add(FoldedConv.Of(conv, bn, relu).Run);
+                // 2x2 stride-2 max pooling: taken as the convolution writes its output (a Winograd tile is one window).
+                bool pool = i + 1 < layers.Count && layers[i + 1] is MaxPool2d { KernelSize: (2, 2), Stride: (2, 2), Padding: (0, 0) };
+                if (pool) i++;
+                plan.Add($"conv2d{(bn is null ? "" : "+batchnorm")}{(relu ? "+relu" : "")}{(pool ? "+maxpool2" : "")}{(bn is null && !relu && !pool ? "" : " (fused)")}");
+                steps.Add(FoldedConv.Of(conv, bn, relu, pool).Run);
             }
             else if (l is Linear linear)
             {
@@ -218,20 +221,21 @@ internal sealed class FoldedConv
     readonly float[] _w, _b;
     readonly int _o, _c, _kh, _kw, _groups;
     readonly (int H, int W) _stride, _padding, _dilation;
-    readonly bool _relu;
+    readonly bool _relu, _pool;
     float[]? _winograd, _withBias;
 
-    FoldedConv(float[] w, float[] b, int o, int c, int kh, int kw, int groups, (int, int) stride, (int, int) padding, (int, int) dilation, bool relu)
+    FoldedConv(float[] w, float[] b, int o, int c, int kh, int kw, int groups, (int, int) stride, (int, int) padding, (int, int) dilation, bool relu, bool pool = false)
     {
-        (_w, _b, _o, _c, _kh, _kw, _groups, _stride, _padding, _dilation, _relu) = (w, b, o, c, kh, kw, groups, stride, padding, dilation, relu);
+        (_w, _b, _o, _c, _kh, _kw, _groups, _stride, _padding, _dilation, _relu, _pool) = (w, b, o, c, kh, kw, groups, stride, padding, dilation, relu, pool);
     }
 
-    public static FoldedConv Of(Conv2d conv, BatchNorm2d? bn, bool relu)
+    /// <summary>The convolution with <paramref name="bn"/> folded in, then ReLU, then 2x2 stride-2 max pooling when asked.</summary>
+    public static FoldedConv Of(Conv2d conv, BatchNorm2d? bn, bool relu, bool pool = false)
     {
         var (scale, shift) = bn is null ? (null, null) : InferencePlanner.Affine(bn);
         var (w, b) = InferencePlanner.Fold(conv.Weight.Data.ToArray(), conv.Bias?.Data.ToArray(), conv.OutChannels, scale, shift);
         return new FoldedConv(w, b, conv.OutChannels, conv.InChannels, conv.KernelSize.H, conv.KernelSize.W, conv.Groups,
-            conv.Stride, conv.Padding, conv.Dilation, relu);
+            conv.Stride, conv.Padding, conv.Dilation, relu, pool);
     }
 
     /// <summary>From raw weights (an imported graph's Conv, with its BatchNormalization's affine map when folded).</summary>
@@ -250,18 +254,20 @@ internal sealed class FoldedConv
             _dilation.H, _dilation.W, _groups);
         if (s.OH < 1 || s.OW < 1)
             throw new ShapeException("conv2d", $"a padded input at least as large as the kernel ({_kh} x {_kw})", x.ShapeString);
-        var y = new Tensor([s.N, _o, s.OH, s.OW], clear: false);
+        if (_pool && (s.OH < 2 || s.OW < 2))
+            throw new ShapeException("max_pool2d", "an input of at least 2 x 2 for its 2 x 2 window", $"a convolution output of {s.OH} x {s.OW}");
+        var y = new Tensor(_pool ? [s.N, _o, s.OH / 2, s.OW / 2] : [s.N, _o, s.OH, s.OW], clear: false);
         if (y.Numel == 0) return y;
         if (WinogradConv.Accepts(s))
         {
             // The transform depends on the weights and channel counts only.
             _winograd ??= WinogradConv.TransformFilters(s, _w);
-            WinogradConv.ForwardTransformed(s, x.Storage, _winograd, _b, y.Storage, _relu);
+            WinogradConv.ForwardTransformed(s, x.Storage, _winograd, _b, y.Storage, _relu, _pool);
         }
         else
         {
             _withBias ??= s.Pointwise ? null : Conv2dKernel.WeightsWithBias(s, _w, _b);
-            Conv2dKernel.ForwardGemm(s, x.Storage, _w, _b, _withBias, y.Storage, _relu);
+            Conv2dKernel.ForwardGemm(s, x.Storage, _w, _b, _withBias, y.Storage, _relu, _pool);
         }
         return y;
     }

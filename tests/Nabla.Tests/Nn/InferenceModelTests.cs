@@ -47,7 +47,7 @@ public class InferenceModelTests
     }
 
     [Theory]
-    [InlineData(1, 1, 11)]   // im2col path, odd size
+    [InlineData(1, 1, 11)]   // im2col path, odd size (the fused pooling drops the last row and column)
     [InlineData(7, 1, 11)]
     [InlineData(1, 2, 15)]   // stride 2
     [InlineData(7, 2, 15)]
@@ -63,7 +63,7 @@ public class InferenceModelTests
         var plan = model.ForInference(3, size, size).Plan;
         Assert.Equal("conv2d+batchnorm+relu (fused)", plan[0]);
         Assert.Equal("conv2d+relu (fused)", plan[1]);
-        Assert.Equal("conv2d+batchnorm (fused)", plan[2]);
+        Assert.Equal("conv2d+batchnorm+maxpool2 (fused)", plan[2]);
     }
 
     [Theory]
@@ -76,6 +76,11 @@ public class InferenceModelTests
         var model = Randomized(new Sequential(conv, new BatchNorm2d(32), new Relu(), new Conv2d(32, 32, 3, padding: 1, generator: g), new BatchNorm2d(32)), 5);
         Assert.True(WinogradConv.Accepts(new ConvShape(batch, 32, 17, 19, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1)));
         Same(model, [32, 17, 19], batch, 6);
+        // With 2x2 pooling taken from the Winograd tiles (odd sizes: the last row and column are dropped, as max_pool2d does).
+        var pooled = Randomized(new Sequential(new Conv2d(32, 32, 3, padding: 1, generator: g), new BatchNorm2d(32), new Relu(), new MaxPool2d(2),
+            new Conv2d(32, 32, 3, padding: 1, generator: g), new MaxPool2d(2)), 7);
+        Same(pooled, [32, 17, 35], batch, 8);
+        Assert.Equal("conv2d+batchnorm+relu+maxpool2 (fused)", pooled.ForInference(32, 17, 35).Plan[0]);
     }
 
     [Theory]
