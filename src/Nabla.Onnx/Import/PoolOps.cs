@@ -130,6 +130,19 @@ internal static class PoolOps
     static Tensor MaxPool(Tensor x, Window g)
     {
         var over = Overhang(x, g);
+        // Inference (nothing to back-propagate): the kernel clips each window to the image, whatever the
+        // padding on either side, so no padded copy of the input is made (ML.NET's ResNet-18 pads 1 before
+        // and 0 after). Every window must touch the image.
+        int h = x.Shape[2], w = x.Shape[3];
+        if (g.Dilation == (1, 1) && !Tensor.Recording([x]) && g.PadBegin.H < g.Kernel.H && g.PadBegin.W < g.Kernel.W
+            && (g.Output.H - 1) * g.Stride.H - g.PadBegin.H < h && (g.Output.W - 1) * g.Stride.W - g.PadBegin.W < w)
+        {
+            var pooled = new Tensor([x.Shape[0], x.Shape[1], g.Output.H, g.Output.W], clear: false);
+            if (pooled.Numel > 0)
+                Kernels.Pool2dKernel.MaxForwardNoIndex(new Kernels.PoolShape(x.Shape[0] * x.Shape[1], h, w, g.Kernel.H, g.Kernel.W, g.Stride.H, g.Stride.W,
+                    g.PadBegin.H, g.PadBegin.W, g.Output.H, g.Output.W), x.Storage, pooled.Storage);
+            return pooled;
+        }
         // Symmetric padding of at most half the window: the pooling kernel pads itself, no copy of the input.
         if (g.Dilation == (1, 1) && over == (0, 0) && g.PadBegin == g.PadEnd && 2 * g.PadBegin.H <= g.Kernel.H && 2 * g.PadBegin.W <= g.Kernel.W)
             return Nn.Functional.MaxPool2d(x, g.Kernel, g.Stride, g.PadBegin);
