@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """docs/lab.md and docs/lab/<experiment>/*.png from a `nabla lab all` folder: every figure with its
-claim, its measured verdicts and the command that made it. Usage: make_docs.py LAB_FOLDER DOCS_FOLDER."""
+claim, its measured verdicts and the command that made it; with a third argument, a `nabla lab all
+--full` folder whose verdicts are appended. Usage: make_docs.py LAB_FOLDER DOCS_FOLDER [FULL_FOLDER]."""
 import json, os, re, shutil, sys
 
 lab, docs = sys.argv[1], sys.argv[2]
+full = sys.argv[3] if len(sys.argv) > 3 else None  # optionally a `nabla lab all --full` folder: its verdicts are appended
 summary = json.load(open(os.path.join(lab, "summary.json")))
 figures_root = os.path.join(docs, "lab")
 shutil.rmtree(figures_root, ignore_errors=True)
@@ -47,5 +49,17 @@ for e in summary["experiments"]:
         return f"![{m.group(1)}](lab/{name}/{m.group(2)})"
     body = re.sub(r"!\[([^\]]*)\]\(([^)]+\.png)\)", figure, body)
     out.append(body.strip() + "\n")
+if full:
+    fs = json.load(open(os.path.join(full, "summary.json")))
+    fh = sum(v["verdict"] == "holds" for e in fs["experiments"] for v in e["verdicts"])
+    ft = sum(len(e["verdicts"]) for e in fs["experiments"])
+    out.append("## The same claims at `--full`\n")
+    out.append(f"`nabla lab all --full` (more data, epochs and passes; seed {fs['seed']}) took {fs['seconds'] / 60:.0f} minutes on two cores; "
+               f"{fh} of {ft} verdicts hold. Its figures are not copied here; the verdicts, with their numbers:\n")
+    for e in fs["experiments"]:
+        r = json.load(open(os.path.join(full, e["experiment"], "result.json")))
+        for v in r["verdicts"]:
+            out.append(f"- {e['experiment']}: **{v['claim']}**: {v['verdict']}. {v['evidence']}")
+    out.append("")
 open(os.path.join(docs, "lab.md"), "w").write("\n".join(out))
 print(f"wrote {os.path.join(docs, 'lab.md')}: {len(summary['experiments'])} experiments, {holds} of {total} verdicts hold")
