@@ -72,8 +72,20 @@ internal static unsafe class Pool2dKernel
                             }
                     }
                     float* yr = yp + (long)oh * s.OW;
+                    // Windows wholly inside the row, [inA, inB), need no clipping: 3-wide ones (ResNet's stem pool) unrolled.
+                    int inA = Math.Min(s.OW, (s.PW + s.SW - 1) / s.SW), lastStart = s.W - s.KW + s.PW;
+                    int inB = lastStart < 0 ? inA : Math.Max(inA, Math.Min(s.OW, lastStart / s.SW + 1));
                     for (int ow = 0; ow < s.OW; ow++)
                     {
+                        if (ow == inA && s.KW == 3)
+                        {
+                            for (; ow < inB; ow++)
+                            {
+                                float* q = row + ow * s.SW - s.PW;
+                                yr[ow] = Math.Max(Math.Max(q[0], q[1]), q[2]); // Math.Max propagates NaN
+                            }
+                            if (ow >= s.OW) break;
+                        }
                         int w0 = Math.Max(0, ow * s.SW - s.PW), w1 = Math.Min(s.W, ow * s.SW - s.PW + s.KW);
                         float best = row[w0];
                         for (int j = w0 + 1; j < w1; j++)

@@ -134,6 +134,8 @@ public class MaxPoolInferenceTests
     [InlineData(2, 2, 0, 9, 7)]
     [InlineData(3, 1, 1, 5, 6)]
     [InlineData(5, 3, 2, 17, 10)]
+    [InlineData(3, 2, 1, 5, 1)]     // narrower than the window: no window wholly inside a row
+    [InlineData(3, 2, 0, 9, 4)]
     public void Without_gradients_the_same_maxima(int k, int stride, int pad, int h, int w)
     {
         var x = Tensor.Randn([2, 3, h, w], new Generator((ulong)(h * w)));
