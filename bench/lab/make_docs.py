@@ -50,16 +50,18 @@ for e in summary["experiments"]:
     body = re.sub(r"!\[([^\]]*)\]\(([^)]+\.png)\)", figure, body)
     out.append(body.strip() + "\n")
 if full:
-    fs = json.load(open(os.path.join(full, "summary.json")))
-    fh = sum(v["verdict"] == "holds" for e in fs["experiments"] for v in e["verdicts"])
-    ft = sum(len(e["verdicts"]) for e in fs["experiments"])
+    # Every experiment folder of the --full run (it may have been run in parts), in the lecture's order.
+    results = [json.load(open(os.path.join(full, e["experiment"], "result.json"))) for e in summary["experiments"]
+               if os.path.exists(os.path.join(full, e["experiment"], "result.json"))]
+    fh = sum(v["verdict"] == "holds" for r in results for v in r["verdicts"])
+    ft = sum(len(r["verdicts"]) for r in results)
+    minutes = sum(r["seconds"] for r in results) / 60
     out.append("## The same claims at `--full`\n")
-    out.append(f"`nabla lab all --full` (more data, epochs and passes; seed {fs['seed']}) took {fs['seconds'] / 60:.0f} minutes on two cores; "
-               f"{fh} of {ft} verdicts hold. Its figures are not copied here; the verdicts, with their numbers:\n")
-    for e in fs["experiments"]:
-        r = json.load(open(os.path.join(full, e["experiment"], "result.json")))
+    out.append(f"`nabla lab NAME --full` (more data, epochs and passes; seed {results[0]['seed']}) for the {len(results)} experiments took "
+               f"{minutes:.0f} minutes on two cores in all; {fh} of {ft} verdicts hold. Its figures are not copied here; the verdicts, with their numbers:\n")
+    for r in results:
         for v in r["verdicts"]:
-            out.append(f"- {e['experiment']}: **{v['claim']}**: {v['verdict']}. {v['evidence']}")
+            out.append(f"- {r['experiment']}: **{v['claim']}**: {v['verdict']}. {v['evidence']}")
     out.append("")
 open(os.path.join(docs, "lab.md"), "w").write("\n".join(out))
 print(f"wrote {os.path.join(docs, 'lab.md')}: {len(summary['experiments'])} experiments, {holds} of {total} verdicts hold")

@@ -18,9 +18,11 @@ internal sealed class McDropoutExperiment : LabExperiment
 
     public override void Run(LabContext lab, LabReport report)
     {
-        int n = lab.Pick(300, 10_000, 48_000), epochs = lab.Pick(1, 15, 30);
+        int n = lab.Pick(300, 10_000, 44_000), epochs = lab.Pick(1, 15, 30), valN = lab.Pick(200, 2_000, 4_000);
         int[] passes = lab.Pick<int[]>([3, 5], [25, 100], [25, 100]);
-        var seenAll = lab.Sample(lab.Train, n + lab.Pick(200, 2_000, 4_000), 1, Seen);
+        var seenAll = lab.Sample(lab.Train, n + valN, 1, Seen);
+        // The training images of the 8 classes may be fewer (the embedded subset): validation keeps its share.
+        n = Math.Min(n, seenAll.Count - Math.Min(valN, seenAll.Count / 5));
         var trainRaw = LabContext.Take(seenAll, [.. Enumerable.Range(0, n)]);
         var valRaw = LabContext.Take(seenAll, [.. Enumerable.Range(n, seenAll.Count - n)]);
         int testN = lab.Pick(400, 10_000, 10_000);
