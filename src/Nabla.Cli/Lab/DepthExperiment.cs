@@ -49,11 +49,13 @@ internal sealed class DepthExperiment : LabExperiment
         int deepest = depths[^1];
         int bestPlain = depths.MaxBy(d => Finite(results[(false, d)].FinalAccuracy));
         double plainDeep = Finite(results[(false, deepest)].FinalAccuracy), plainBest = Finite(results[(false, bestPlain)].FinalAccuracy);
+        string At(bool bn, int d) => results[(bn, d)].Diverged ? "diverged (its loss became NaN)" : Pct(results[(bn, d)].FinalAccuracy, 2);
         report.Verdict("Without batch norm, performance plateaus or drops with depth", bestPlain < deepest && plainDeep <= plainBest,
-            $"the plain net is best at {bestPlain} hidden layers ({Pct(plainBest, 2)}); at {deepest} it reaches {Pct(plainDeep, 2)} with training loss {F(Loss(results[(false, deepest)]), 3)}.");
+            $"the plain net is best at {bestPlain} hidden layers ({Pct(plainBest, 2)}); at {deepest} it " +
+            (results[(false, deepest)].Diverged ? "diverged (its loss became NaN)." : $"reaches {Pct(plainDeep, 2)} with training loss {F(Loss(results[(false, deepest)]), 3)}."));
         double bnDeep = Finite(results[(true, deepest)].FinalAccuracy);
         report.Verdict("Batch norm makes the deepest net train better", bnDeep > plainDeep,
-            $"at {deepest} hidden layers: {Pct(bnDeep, 2)} with batch norm against {Pct(plainDeep, 2)} without.");
+            $"at {deepest} hidden layers: {At(true, deepest)} with batch norm against {At(false, deepest)} without.");
     }
 
     static double Loss(FitResult f) => f.Diverged || f.Epochs.Count == 0 ? double.NaN : f.Epochs[^1].TrainLoss;
