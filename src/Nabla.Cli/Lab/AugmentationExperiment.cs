@@ -21,9 +21,8 @@ internal sealed class AugmentationExperiment : LabExperiment
         int n = lab.Pick(200, 1_000, 5_000), epochs = lab.Pick(1, 40, 60);
         var rawTrain = lab.Sample(lab.Train, n, 1);
         var rawTest = lab.Sample(lab.Test, lab.Pick(300, 10_000, 10_000), 2);
-        var pixels = rawTrain.Inputs.ToArray();
-        float mean = (float)pixels.Average(v => (double)v);
-        float std = (float)Math.Sqrt(pixels.Average(v => (v - (double)mean) * (v - mean)));
+        var stats = ChannelStats.Compute(rawTrain.Inputs);
+        float mean = stats.Mean.Item(), std = stats.Std.Item();
         var normalize = new Normalize([mean], [std]);
         var test = LabContext.Map(rawTest, x => (x - mean) / std);
         var trainClean = LabContext.Map(rawTrain, x => (x - mean) / std);

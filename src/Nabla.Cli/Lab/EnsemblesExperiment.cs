@@ -24,7 +24,7 @@ internal sealed class EnsemblesExperiment : LabExperiment
             var probs = new List<Tensor>();
             for (int m = 0; m < k; m++)
             {
-                var data = kind == "bagging" ? Bootstrap(train, lab.Gen(50 + (ulong)m)) : train;
+                IDataset data = kind == "bagging" ? Dataset.Bootstrap(train, lab.Gen(50 + (ulong)m)) : train;
                 var model = LabNets.Mlp([256, 256], "relu", lab.Gen(10 + (ulong)m), dropout: 0.2);
                 lab.Fit(model, new AdamW(ParamGroup.SplitByRank(model, 0.01), lr: 1e-3, weightDecay: 0.01), data, test, epochs, shuffleStream: 30 + (ulong)m, testEachEpoch: false);
                 probs.Add(LabContext.Softmax(LabContext.Logits(model, test.Inputs)));
@@ -82,13 +82,6 @@ internal sealed class EnsemblesExperiment : LabExperiment
         report.Verdict($"The error falls as 1/k only if the errors are uncorrelated: these members' are correlated, and it falls far less", seeds.Correlation > 0.2 && ratio > 2.0 / k,
             $"error correlation ρ = {F(seeds.Correlation, 2)}; the ensemble of {k} keeps {Pct(ratio, 0)} of the member error, where 1/k would keep {Pct(1.0 / k, 0)}; " +
             $"the squared error follows v(ρ + (1 − ρ)/k) with ρ = {F(seeds.SquaredCorrelation, 2)}.");
-    }
-
-    static TensorDataset Bootstrap(TensorDataset data, Generator g)
-    {
-        var idx = new int[data.Count];
-        for (int i = 0; i < idx.Length; i++) idx[i] = (int)(g.NextUInt64() % (ulong)data.Count);
-        return LabContext.Take(data, idx);
     }
 
     sealed record Growth(double[] MemberError, double[] EnsembleError, double Correlation, double[] SquaredError, double SquaredVariance, double SquaredCorrelation);

@@ -84,14 +84,11 @@ internal sealed class LabContext(LabScale scale, int seed, string? dataDir, IAns
     /// <summary>The dataset with its inputs mapped by <paramref name="f"/> (a preprocessing), targets kept.</summary>
     public static TensorDataset Map(TensorDataset d, Func<Tensor, Tensor> f) => new(f(d.Inputs), d.Targets);
 
-    /// <summary>Standardizes with the mean and std of <paramref name="reference"/>'s pixels (one channel): the usual preprocessing of the experiments.</summary>
+    /// <summary>Standardizes both with the per-channel mean and std of <paramref name="train"/>'s pixels: the usual preprocessing of the experiments.</summary>
     public static (TensorDataset Train, TensorDataset Test) Standardize(TensorDataset train, TensorDataset test)
     {
-        var v = train.Inputs.ToArray();
-        double mean = v.Average(x => (double)x);
-        double std = Math.Sqrt(v.Average(x => (x - mean) * (x - mean)));
-        Tensor F(Tensor x) => (x - (float)mean) / (float)std;
-        return (Map(train, F), Map(test, F));
+        var stats = ChannelStats.Compute(train.Inputs);
+        return (Map(train, stats.Apply), Map(test, stats.Apply));
     }
 
     /// <summary>
@@ -100,7 +97,7 @@ internal sealed class LabContext(LabScale scale, int seed, string? dataDir, IAns
     /// epoch (only after the last with <paramref name="testEachEpoch"/> false: a sweep that needs the end
     /// alone). A loss that turns NaN or infinite ends the run as diverged instead of throwing.
     /// </summary>
-    public FitResult Fit(Module model, Optimizer optimizer, TensorDataset train, TensorDataset test, int epochs, int batchSize = 128,
+    public FitResult Fit(Module model, Optimizer optimizer, IDataset train, TensorDataset test, int epochs, int batchSize = 128,
         ulong shuffleStream = 1, Loss? loss = null, TensorDataset? validation = null, ITransform? augment = null,
         IEnumerable<ITrainerCallback>? callbacks = null, bool testEachEpoch = true)
     {

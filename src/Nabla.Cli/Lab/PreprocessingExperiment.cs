@@ -17,17 +17,16 @@ internal sealed class PreprocessingExperiment : LabExperiment
         int n = lab.Pick(300, 10_000, 60_000), epochs = lab.Pick(2, 5, 10);
         var train = lab.Sample(lab.Train, n, 1);
         var test = lab.Sample(lab.Test, lab.Pick(500, 10_000, 10_000), 2);
-        var pixels = train.Inputs.ToArray();
-        float mean = (float)pixels.Average(v => (double)v);
-        float std = (float)Math.Sqrt(pixels.Average(v => (v - (double)mean) * (v - mean)));
-        var meanImage = Mean(train.Inputs);
+        var stats = ChannelStats.Compute(train.Inputs);
+        float mean = stats.Mean.Item(), std = stats.Std.Item();
+        var meanImage = MeanImage.Compute(train.Inputs);
         var variants = new (string Name, Func<Tensor, Tensor> F)[]
         {
             ("none (0–255)", x => x * 255f),
             ("none (0–1)", x => x),
-            ("mean image (AlexNet)", x => x - meanImage),
+            ("mean image (AlexNet)", meanImage.Apply),
             ("per-channel mean (VGG)", x => x - mean),
-            ("per-channel standardization", x => (x - mean) / std),
+            ("per-channel standardization", stats.Apply),
         };
         var fits = new Dictionary<string, FitResult>();
         foreach (var (name, f) in variants)
@@ -74,16 +73,5 @@ internal sealed class PreprocessingExperiment : LabExperiment
         double gap = Math.Abs(fits[meanImg].FinalAccuracy - fits[channel].FinalAccuracy);
         report.Verdict("The mean image and the per-channel mean do about the same", gap < 0.01,
             $"final test accuracy {Pct(fits[meanImg].FinalAccuracy)} (mean image) against {Pct(fits[channel].FinalAccuracy)} (per-channel mean): {F(100 * gap, 2)} points apart.");
-    }
-
-    /// <summary>The mean image (1, C, H, W) of a batch of images.</summary>
-    static Tensor Mean(Tensor images)
-    {
-        int n = images.Shape[0], per = images.Numel / n;
-        var sum = new double[per];
-        var x = images.Data;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < per; j++) sum[j] += x[i * per + j];
-        return Tensor.FromArray([.. sum.Select(s => (float)(s / n))], [1, .. images.Shape[1..]]);
     }
 }
