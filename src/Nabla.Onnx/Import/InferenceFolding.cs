@@ -101,19 +101,10 @@ internal static class InferenceFolding
     /// <summary>The per-channel scale and shift of an inference-mode BatchNormalization with constant inputs, or null.</summary>
     static (double[] Scale, double[] Shift)? BatchNormAffine(CompiledNode bn, NodeInfo info, Func<string, Tensor?> constant, int channels)
     {
-        if (bn.Inputs.Length != 5 || bn.Outputs.Length != 1 && bn.Outputs.Skip(1).Any(o => o.Length > 0)) return null;
+        if (bn.Inputs.Length != 5 || bn.Outputs.Skip(1).Any(o => o.Length > 0)) return null; // no running or saved statistics read
         var values = bn.Inputs.Skip(1).Select(constant).ToArray();
         if (values.Any(v => v is null || v.Numel != channels)) return null;
-        var (gamma, beta, mean, var) = (values[0]!.ToArray(), values[1]!.ToArray(), values[2]!.ToArray(), values[3]!.ToArray());
-        double eps = info.Float("epsilon", 1e-5f);
-        var scale = new double[channels];
-        var shift = new double[channels];
-        for (int c = 0; c < channels; c++)
-        {
-            scale[c] = gamma[c] / Math.Sqrt(var[c] + eps);
-            shift[c] = beta[c] - mean[c] * scale[c];
-        }
-        return (scale, shift);
+        return InferencePlanner.Affine(values[0]!.ToArray(), values[1]!.ToArray(), values[2]!.ToArray(), values[3]!.ToArray(), info.Float("epsilon", 1e-5f));
     }
 
     /// <summary>

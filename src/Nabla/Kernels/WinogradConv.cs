@@ -446,31 +446,12 @@ internal static unsafe class WinogradConv
             for (int tx = lastGroup; tx >= 0; tx -= 8)
             {
                 long at = (long)ty * g.TWr + tx;
-                Vector256<float> t00 = default, t01 = default, t02 = default, t03 = default;
-                Vector256<float> t10 = default, t11 = default, t12 = default, t13 = default;
-                for (int j = 0; j < 4; j++)
-                {
-                    var m0 = Vector256.Load(m + (0 + j) * xiStride + at);
-                    var m1 = Vector256.Load(m + (4 + j) * xiStride + at);
-                    var m2 = Vector256.Load(m + (8 + j) * xiStride + at);
-                    var m3 = Vector256.Load(m + (12 + j) * xiStride + at);
-                    // A^T M: rows m0 + m1 + m2, m1 - m2 - m3
-                    var a = m0 + m1 + m2;
-                    var b = m1 - m2 - m3;
-                    switch (j)
-                    {
-                        case 0: t00 = a; t10 = b; break;
-                        case 1: t01 = a; t11 = b; break;
-                        case 2: t02 = a; t12 = b; break;
-                        default: t03 = a; t13 = b; break;
-                    }
-                }
-                // (A^T M) A: columns t0 + t1 + t2, t1 - t2 - t3
+                var (e0, o0, e1, o1) = Tiles(m, xiStride, at);
                 int cols = Math.Min(16, s.OW - 2 * tx);
                 for (int r = 0; r < 2 && 2 * ty + r < s.OH; r++)
                 {
-                    var e = r == 0 ? t00 + t01 + t02 : t10 + t11 + t12;
-                    var o = r == 0 ? t01 - t02 - t03 : t11 - t12 - t13;
+                    var e = r == 0 ? e0 : e1;
+                    var o = r == 0 ? o0 : o1;
                     float* dst = y + (long)(2 * ty + r) * s.OW + 2 * tx;
                     var ev = Vector256.Max(e + vb, floor);
                     var ov = Vector256.Max(o + vb, floor);
@@ -482,6 +463,36 @@ internal static unsafe class WinogradConv
                     }
                 }
             }
+    }
+
+    /// <summary>
+    /// Y = A^T M A for 8 consecutive tiles from column <paramref name="at"/> of the 16 products: each tile's
+    /// 2x2 output as its even and odd columns of row 0 and row 1, one lane per tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<float> E0, Vector256<float> O0, Vector256<float> E1, Vector256<float> O1) Tiles(float* m, long xiStride, long at)
+    {
+        Vector256<float> t00 = default, t01 = default, t02 = default, t03 = default;
+        Vector256<float> t10 = default, t11 = default, t12 = default, t13 = default;
+        for (int j = 0; j < 4; j++)
+        {
+            var m0 = Vector256.Load(m + (0 + j) * xiStride + at);
+            var m1 = Vector256.Load(m + (4 + j) * xiStride + at);
+            var m2 = Vector256.Load(m + (8 + j) * xiStride + at);
+            var m3 = Vector256.Load(m + (12 + j) * xiStride + at);
+            // A^T M: rows m0 + m1 + m2, m1 - m2 - m3
+            var a = m0 + m1 + m2;
+            var b = m1 - m2 - m3;
+            switch (j)
+            {
+                case 0: t00 = a; t10 = b; break;
+                case 1: t01 = a; t11 = b; break;
+                case 2: t02 = a; t12 = b; break;
+                default: t03 = a; t13 = b; break;
+            }
+        }
+        // (A^T M) A: columns t0 + t1 + t2, t1 - t2 - t3
+        return (t00 + t01 + t02, t01 - t02 - t03, t10 + t11 + t12, t11 - t12 - t13);
     }
 
     static long PooledPlane(in ConvShape s) => (long)(s.OH / 2) * (s.OW / 2);
@@ -502,28 +513,7 @@ internal static unsafe class WinogradConv
             for (int tx = 0; tx < pw; tx += 8)
             {
                 long at = (long)ty * g.TWr + tx;
-                Vector256<float> t00 = default, t01 = default, t02 = default, t03 = default;
-                Vector256<float> t10 = default, t11 = default, t12 = default, t13 = default;
-                for (int j = 0; j < 4; j++)
-                {
-                    var m0 = Vector256.Load(m + (0 + j) * xiStride + at);
-                    var m1 = Vector256.Load(m + (4 + j) * xiStride + at);
-                    var m2 = Vector256.Load(m + (8 + j) * xiStride + at);
-                    var m3 = Vector256.Load(m + (12 + j) * xiStride + at);
-                    var a = m0 + m1 + m2;
-                    var b = m1 - m2 - m3;
-                    switch (j)
-                    {
-                        case 0: t00 = a; t10 = b; break;
-                        case 1: t01 = a; t11 = b; break;
-                        case 2: t02 = a; t12 = b; break;
-                        default: t03 = a; t13 = b; break;
-                    }
-                }
-                var e0 = t00 + t01 + t02;
-                var o0 = t01 - t02 - t03;
-                var e1 = t10 + t11 + t12;
-                var o1 = t11 - t12 - t13;
+                var (e0, o0, e1, o1) = Tiles(m, xiStride, at);
                 var pooled = Vector256.Max(Vector256.Max(Vector256.Max(e0, o0), Vector256.Max(e1, o1)) + vb, floor);
                 float* dst = y + (long)ty * pw + tx;
                 int cols = Math.Min(8, pw - tx);

@@ -182,18 +182,21 @@ internal static class InferencePlanner
     /// <summary>The per-output-channel scale and shift of a batch norm in evaluation mode: y = scale·x + shift.</summary>
     internal static (double[] Scale, double[] Shift) Affine(BatchNormBase bn)
     {
-        int c = bn.NumFeatures;
-        var scale = new double[c];
-        var shift = new double[c];
         var mean = bn.RunningMean?.Data.ToArray();
         var var = bn.RunningVar?.Data.ToArray();
         if (mean is null || var is null)
             throw new InvalidOperationException($"ForInference: {bn.GetType().Name} without running statistics normalizes with each batch's own; it cannot be folded");
-        var gamma = bn.Weight?.Data.ToArray();
-        var beta = bn.Bias?.Data.ToArray();
-        for (int i = 0; i < c; i++)
+        return Affine(bn.Weight?.Data.ToArray(), bn.Bias?.Data.ToArray(), mean, var, bn.Eps);
+    }
+
+    /// <summary>scale = γ / √(σ² + ε), shift = β − μ·scale per channel (γ 1 and β 0 when absent); also an imported graph's BatchNormalization.</summary>
+    internal static (double[] Scale, double[] Shift) Affine(float[]? gamma, float[]? beta, float[] mean, float[] var, double eps)
+    {
+        var scale = new double[mean.Length];
+        var shift = new double[mean.Length];
+        for (int i = 0; i < mean.Length; i++)
         {
-            scale[i] = (gamma?[i] ?? 1.0) / Math.Sqrt(var[i] + bn.Eps);
+            scale[i] = (gamma?[i] ?? 1.0) / Math.Sqrt(var[i] + eps);
             shift[i] = (beta?[i] ?? 0.0) - mean[i] * scale[i];
         }
         return (scale, shift);
