@@ -10,7 +10,8 @@ namespace Nabla.Cli;
 /// </summary>
 internal sealed class DiagnosticsFile(string path, TrainingDiagnostics instruments, bool fresh) : ITrainerCallback
 {
-    bool _fresh = fresh;
+    // The file's text as last written: read once (a resumed run's rows), then only appended to.
+    System.Text.StringBuilder? _text;
 
     public TrainingDiagnostics Instruments { get; } = instruments;
 
@@ -23,12 +24,16 @@ internal sealed class DiagnosticsFile(string path, TrainingDiagnostics instrumen
     /// <summary>Appends the records not yet written (atomically: the file is whole or as it was).</summary>
     public void Flush()
     {
-        string before = !_fresh && File.Exists(path) ? File.ReadAllText(path) : "";
-        if (before.Length > 0 && !before.StartsWith(TrainingDiagnostics.CsvHeader, StringComparison.Ordinal))
-            throw CliException.File($"{path}: not a nabla diagnostics file (expected the header '{TrainingDiagnostics.CsvHeader}')");
-        RunFolder.WriteText(path, before + Instruments.ToCsv(header: before.Length == 0));
+        if (_text is null)
+        {
+            string before = !fresh && File.Exists(path) ? File.ReadAllText(path) : "";
+            if (before.Length > 0 && !before.StartsWith(TrainingDiagnostics.CsvHeader, StringComparison.Ordinal))
+                throw CliException.File($"{path}: not a nabla diagnostics file (expected the header '{TrainingDiagnostics.CsvHeader}')");
+            _text = new System.Text.StringBuilder(before);
+        }
+        _text.Append(Instruments.ToCsv(header: _text.Length == 0));
+        RunFolder.WriteText(path, _text.ToString());
         Instruments.Clear();
-        _fresh = false;
     }
 
     /// <summary>
