@@ -78,15 +78,41 @@ internal static unsafe class Conv2dKernel
     /// made once by <see cref="WeightsWithBias"/>), and relu(y) when <paramref name="relu"/>, applied to each
     /// image's output right after its GEMM, while it is in cache.
     /// </summary>
-    public static void ForwardGemm(in ConvShape s, float[] x, float[] w, float[]? bias, float[]? wb, float[] y, bool relu, bool pool2 = false)
+    public static void ForwardGemm(in ConvShape s, float[] x, float[] w, float[]? bias, float[]? wb, float[] y, bool relu, bool pool2 = false,
+        PackedConvWeights? packed = null)
     {
         int nb = ImagesPerGroup(s), groups = Groups(s, nb);
         if (nb != 1 || s.Pointwise) wb = null;
+        // The GEMM's A operand (each group's W, or [W | b]) packed once, on this thread, before the chunks read it.
+        Gemm.PackedA[]? pa = packed?.For(s, wb ?? w, wb is not null);
         fixed (float* px = x, pw = w, py = y, pwb = wb)
         fixed (float* pb = bias)
         {
-            var job = new ForwardJob { S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb, Relu = relu, Pool = pool2 };
+            var job = new ForwardJob { S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb, Relu = relu, Pool = pool2, PackedWt = pa };
             WorkerPool.Run(job, Math.Min(groups, MaxChunks), Threading.NumThreads);
+        }
+    }
+
+    /// <summary>
+    /// An inference model's convolution weights packed once into the GEMM's layout, per group: W (k columns)
+    /// and [W | b] (k + 1), each made on first use and made again if the micro-kernel changes.
+    /// </summary>
+    public sealed class PackedConvWeights
+    {
+        Gemm.PackedA[]? _w, _wb;
+
+        internal Gemm.PackedA[] For(in ConvShape s, float[] a, bool withBias)
+        {
+            ref var slot = ref withBias ? ref _wb : ref _w;
+            if (slot is null || slot[0].Isa != Gemm.Selected)
+            {
+                int k = withBias ? s.K + 1 : s.K;
+                var packs = new Gemm.PackedA[s.G];
+                fixed (float* pa = a)
+                    for (int g = 0; g < s.G; g++) packs[g] = Gemm.Pack(false, s.Og, k, pa + (long)g * s.Og * k, k);
+                slot = packs;
+            }
+            return slot;
         }
     }
 
@@ -111,6 +137,7 @@ internal static unsafe class Conv2dKernel
         public int Nb;
         public float* X, Wt, Bias, Y, WtBias;
         public bool Relu, Pool;
+        public Gemm.PackedA[]? PackedWt;
 
         public void RunChunk(int chunk, int chunks)
         {
@@ -144,7 +171,8 @@ internal static unsafe class Conv2dKernel
                         if (WtBias != null)
                         {
                             new Span<float>(col + (long)k * p, p).Fill(1f); // the row of ones the bias column multiplies
-                            Gemm.Run(false, false, s.Og, p, k + 1, 1f, WtBias + (long)g * s.Og * (k + 1), k + 1, col, p, 0f, yg, p);
+                            if (PackedWt != null) Gemm.Run(PackedWt[g], p, 1f, col, p, 0f, yg, p);
+                            else Gemm.Run(false, false, s.Og, p, k + 1, 1f, WtBias + (long)g * s.Og * (k + 1), k + 1, col, p, 0f, yg, p);
                         }
                         else
                         {
@@ -154,7 +182,8 @@ internal static unsafe class Conv2dKernel
                                 for (int o = 0; o < s.Og; o++) new Span<float>(yg + (long)o * p, p).Fill(Bias[g * s.Og + o]);
                                 beta = 1;
                             }
-                            Gemm.Run(false, false, s.Og, p, k, 1f, wg, k, b, p, beta, yg, p);
+                            if (PackedWt != null) Gemm.Run(PackedWt[g], p, 1f, b, p, beta, yg, p);
+                            else Gemm.Run(false, false, s.Og, p, k, 1f, wg, k, b, p, beta, yg, p);
                         }
                         if (Pool)
                         {
@@ -166,7 +195,8 @@ internal static unsafe class Conv2dKernel
                     }
                     for (int j = 0; j < nImg; j++)
                         Im2Col(s, X + ((long)(n0 + j) * s.C + (long)g * s.Cg) * s.H * s.W, col + (long)j * p, cols);
-                    Gemm.Run(false, false, s.Og, cols, k, 1f, wg, k, col, cols, 0f, ybuf, cols);
+                    if (PackedWt != null) Gemm.Run(PackedWt[g], cols, 1f, col, cols, 0f, ybuf, cols);
+                    else Gemm.Run(false, false, s.Og, cols, k, 1f, wg, k, col, cols, 0f, ybuf, cols);
                     // (Og, images * P) -> (images, Og, P), adding the bias on the way.
                     for (int j = 0; j < nImg; j++)
                         for (int o = 0; o < s.Og; o++)

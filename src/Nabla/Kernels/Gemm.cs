@@ -88,6 +88,76 @@ public static unsafe class Gemm
 
     [ThreadStatic] static GemmJob? t_job;
 
+    /// <summary>
+    /// op(A) (m x k) packed once into the micro-panel layout the GEMM reads, for a matrix multiplied on
+    /// every call (an inference model's weights): <see cref="Run(PackedA, int, float, float*, int, float, float*, int)"/>
+    /// reads the panels in place instead of packing A again. Block [pc, pc + KC) of the shared dimension
+    /// holds RoundUp(m, MR) x kc floats, each MR-row micro-panel kc x MR, exactly as the per-call packing
+    /// writes them, so the products are bitwise those of the unpacked call.
+    /// </summary>
+    internal sealed class PackedA
+    {
+        internal PackedA(float[] data, int m, int k, Isa isa) => (Data, M, K, Isa) = (data, m, k, isa);
+        internal float[] Data { get; }
+        internal int M { get; }
+        internal int K { get; }
+        /// <summary>The micro-kernel family whose MR it was packed for.</summary>
+        internal Isa Isa { get; }
+    }
+
+    /// <summary><see cref="Pack(bool, int, int, float*, int)"/> of a checked span.</summary>
+    internal static PackedA Pack(bool transA, int m, int k, ReadOnlySpan<float> a, int lda)
+    {
+        if (m < 0 || k < 0) throw new ArgumentException($"Sgemm: expected non-negative sizes; got m = {m}, k = {k}");
+        CheckMatrix("A", a.Length, transA ? k : m, transA ? m : k, lda);
+        fixed (float* pa = a) return Pack(transA, m, k, pa, lda);
+    }
+
+    /// <summary><see cref="Run(PackedA, int, float, float*, int, float, float*, int)"/> on checked spans.</summary>
+    internal static void SgemmPacked(PackedA a, int n, float alpha, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+    {
+        if (n < 0) throw new ArgumentException($"Sgemm: expected non-negative sizes; got n = {n}");
+        CheckMatrix("B", b.Length, a.K, n, ldb);
+        CheckMatrix("C", c.Length, a.M, n, ldc);
+        fixed (float* pb = b, pc = c) Run(a, n, alpha, pb, ldb, beta, pc, ldc);
+    }
+
+    /// <summary>Packs op(A) (m x k; A stored k x m when <paramref name="transA"/>) for the selected micro-kernel.</summary>
+    internal static PackedA Pack(bool transA, int m, int k, float* a, int lda)
+    {
+        var isa = Selected;
+        int mr = Shape(isa).Mr, mp = RoundUp(Math.Max(m, 1), mr);
+        var data = GC.AllocateUninitializedArray<float>(Math.Max(1, mp * k), pinned: true);
+        var job = new GemmJob();
+        job.Set(transA, false, m, 0, k, 1f, a, lda, null, 0, 0f, null, 0, isa);
+        fixed (float* d = data)
+            for (int pc = 0; pc < k; pc += KC)
+                job.PackARows(0, pc, m, Math.Min(KC, k - pc), d + (long)mp * pc);
+        return new PackedA(data, m, k, isa);
+    }
+
+    /// <summary>C (m x n) = alpha * A * op(B) + beta * C with A packed by <see cref="Pack(bool, int, int, float*, int)"/> (B not transposed).</summary>
+    internal static void Run(PackedA a, int n, float alpha, float* b, int ldb, float beta, float* c, int ldc)
+    {
+        if (a.Isa != Selected) throw new InvalidOperationException($"Gemm: A was packed for {a.Isa}, the selected micro-kernel is {Selected}");
+        int m = a.M, k = a.K;
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        fixed (float* pa = a.Data)
+        {
+            var job = t_job ??= new GemmJob();
+            job.Set(false, false, m, n, k, alpha, null, 0, b, ldb, beta, c, ldc, Selected);
+            job.Packed = pa;
+            int threads = 2.0 * m * n * k < ParallelFlops ? 1 : Threading.NumThreads;
+            int chunks = threads == 1 ? 1 : Math.Clamp(Math.Min(job.Blocks() / MinPanelsPerChunk, ChunksPerThread * threads), 1, int.MaxValue);
+            WorkerPool.Run(job, chunks, threads);
+        }
+    }
+
     static void ScaleC(int m, int n, float beta, float* c, int ldc)
     {
         for (int i = 0; i < m; i++)
@@ -107,6 +177,12 @@ public static unsafe class Gemm
         float* _a, _b, _c;
         Isa _isa;
 
+        /// <summary>op(A) already packed (<see cref="PackedA"/>), or null to pack it per block.</summary>
+        public float* Packed;
+
+        /// <summary><see cref="PackA"/> for callers outside the five loops (<see cref="Pack(bool, int, int, float*, int)"/>).</summary>
+        public void PackARows(int ic, int pc, int mc, int kc, float* dst) => PackA(ic, pc, mc, kc, dst);
+
         public void Set(bool transA, bool transB, int m, int n, int k, float alpha,
             float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Isa isa)
         {
@@ -114,6 +190,7 @@ public static unsafe class Gemm
                 (transA, transB, m, n, k, alpha, lda, ldb, beta, ldc, isa);
             _a = a; _b = b; _c = c;
             (_mr, _nr) = Shape(isa);
+            Packed = null;
         }
 
         bool SplitColumns => (_n + _nr - 1) / _nr >= (_m + _mr - 1) / _mr;
@@ -167,7 +244,9 @@ public static unsafe class Gemm
                     for (int ic = i0; ic < i1; ic += mcBlock)
                     {
                         int mc = Math.Min(mcBlock, i1 - ic);
-                        PackA(ic, pc, mc, kc, packA);
+                        float* aBlock = packA;
+                        if (Packed != null) aBlock = Packed + (long)RoundUp(_m, mr) * pc + (long)ic * kc;
+                        else PackA(ic, pc, mc, kc, packA);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int nrr = Math.Min(nr, nc - jr);
@@ -178,7 +257,7 @@ public static unsafe class Gemm
                             for (int ir = 0; ir < mc; ir += mr)
                             {
                                 int mrr = Math.Min(mr, mc - ir);
-                                float* ap = packA + (long)ir * kc;
+                                float* ap = aBlock + (long)ir * kc;
                                 float* cp = _c + (long)(ic + ir) * _ldc + jc + jr;
                                 if (mrr == mr && nrr == nr) Kernel(kc, ap, bp, bStride, cp, _ldc, _alpha, beta);
                                 else EdgeTile(kc, ap, bp, bStride, cp, mrr, nrr, beta, tile);

@@ -226,6 +226,8 @@ internal sealed class FoldedConv
     readonly (int H, int W) _stride, _padding, _dilation;
     readonly bool _relu, _pool;
     float[]? _winograd, _withBias;
+    Gemm.PackedA[]? _winogradPacked;
+    readonly Conv2dKernel.PackedConvWeights _packed = new();
 
     FoldedConv(float[] w, float[] b, int o, int c, int kh, int kw, int groups, (int, int) stride, (int, int) padding, (int, int) dilation, bool relu, bool pool = false)
     {
@@ -265,12 +267,13 @@ internal sealed class FoldedConv
         {
             // The transform depends on the weights and channel counts only.
             _winograd ??= WinogradConv.TransformFilters(s, _w);
-            WinogradConv.ForwardTransformed(s, x.Storage, _winograd, _b, y.Storage, _relu, _pool);
+            if (_winogradPacked is null || _winogradPacked[0].Isa != Gemm.Selected) _winogradPacked = WinogradConv.PackTransformed(s, _winograd);
+            WinogradConv.ForwardTransformed(s, x.Storage, _winograd, _b, y.Storage, _relu, _pool, _winogradPacked);
         }
         else
         {
             _withBias ??= s.Pointwise ? null : Conv2dKernel.WeightsWithBias(s, _w, _b);
-            Conv2dKernel.ForwardGemm(s, x.Storage, _w, _b, _withBias, y.Storage, _relu, _pool);
+            Conv2dKernel.ForwardGemm(s, x.Storage, _w, _b, _withBias, y.Storage, _relu, _pool, _packed);
         }
         return y;
     }
