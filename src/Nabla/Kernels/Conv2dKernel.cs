@@ -83,12 +83,17 @@ internal static unsafe class Conv2dKernel
     {
         int nb = ImagesPerGroup(s), groups = Groups(s, nb);
         if (nb != 1 || s.Pointwise) wb = null;
-        // The GEMM's A operand (each group's W, or [W | b]) packed once, on this thread, before the chunks read it.
-        Gemm.PackedA[]? pa = packed?.For(s, wb ?? w, wb is not null);
+        // The weights (each group's W, or [W | b]) packed once, on this thread, before the chunks read them:
+        // as the GEMM's A operand, or as its B for the transposed product of a small image.
+        bool transposed = packed is not null && wb is not null && TransposedFits(s.P, s.Og);
+        Gemm.Packed[]? pa = packed?.For(s, wb ?? w, wb is not null, transposed);
         fixed (float* px = x, pw = w, py = y, pwb = wb)
         fixed (float* pb = bias)
         {
-            var job = new ForwardJob { S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb, Relu = relu, Pool = pool2, PackedWt = pa };
+            var job = new ForwardJob
+            {
+                S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb, Relu = relu, Pool = pool2, PackedWt = pa, Transposed = transposed,
+            };
             WorkerPool.Run(job, Math.Min(groups, MaxChunks), Threading.NumThreads);
         }
     }
@@ -99,21 +104,37 @@ internal static unsafe class Conv2dKernel
     /// </summary>
     public sealed class PackedConvWeights
     {
-        Gemm.PackedA[]? _w, _wb;
+        Gemm.Packed[]? _w, _wb, _wbT;
 
-        internal Gemm.PackedA[] For(in ConvShape s, float[] a, bool withBias)
+        /// <summary>Each group's W or [W | b] packed as the GEMM's A, or as B (op(B) = [W | b]^T) when <paramref name="asB"/>.</summary>
+        internal Gemm.Packed[] For(in ConvShape s, float[] a, bool withBias, bool asB)
         {
-            ref var slot = ref withBias ? ref _wb : ref _w;
+            ref var slot = ref asB ? ref _wbT : ref withBias ? ref _wb : ref _w;
             if (slot is null || slot[0].Isa != Gemm.Selected)
             {
                 int k = withBias ? s.K + 1 : s.K;
-                var packs = new Gemm.PackedA[s.G];
+                var packs = new Gemm.Packed[s.G];
                 fixed (float* pa = a)
-                    for (int g = 0; g < s.G; g++) packs[g] = Gemm.Pack(false, s.Og, k, pa + (long)g * s.Og * k, k);
+                    for (int g = 0; g < s.G; g++)
+                        packs[g] = asB ? Gemm.PrepackB(true, k, s.Og, pa + (long)g * s.Og * k, k) : Gemm.PrepackA(false, s.Og, k, pa + (long)g * s.Og * k, k);
                 slot = packs;
             }
             return slot;
         }
+    }
+
+    /// <summary>
+    /// Whether one image's product is better computed transposed, Y^T (P x Og) = col^T [W | b]^T, with the
+    /// pixels as the GEMM's rows: the micro-tiles are MR = 8 rows by NR = 32 columns, so a 7 x 7 output
+    /// (49 pixels) fills 49 of 64 columns but 49 of 56 rows, and a 14 x 14 one 196 of 224 against 196 of 200.
+    /// </summary>
+    internal static bool TransposedFits(int pixels, int outChannels)
+    {
+        var (mr, nr) = Gemm.Shape(Gemm.Selected);
+        static int Up(int x, int m) => (x + m - 1) / m * m;
+        double plain = (double)pixels / Up(pixels, nr) * outChannels / Up(outChannels, mr);
+        double transposed = (double)pixels / Up(pixels, mr) * outChannels / Up(outChannels, nr);
+        return transposed > plain + 0.05;
     }
 
     [ThreadStatic] static float[]? t_weightsWithBias;
@@ -137,7 +158,9 @@ internal static unsafe class Conv2dKernel
         public int Nb;
         public float* X, Wt, Bias, Y, WtBias;
         public bool Relu, Pool;
-        public Gemm.PackedA[]? PackedWt;
+        public Gemm.Packed[]? PackedWt;
+        /// <summary>PackedWt holds [W | b]^T as the GEMM's B: one image's output is computed as Y^T, then transposed.</summary>
+        public bool Transposed;
 
         public void RunChunk(int chunk, int chunks)
         {
@@ -146,7 +169,7 @@ internal static unsafe class Conv2dKernel
             int k = s.K, p = s.P;
             // With Pool, Y is the 2x2-pooled output (OH / 2 x OW / 2 planes) and each image's convolution goes through ybuf.
             int pooled = (s.OH / 2) * (s.OW / 2);
-            float* col = Scratch.Get((long)(k + 1 + s.Og) * p * Nb);
+            float* col = Scratch.Get((long)(k + 1 + (Transposed ? 2 : 1) * s.Og) * p * Nb);
             float* ybuf = col + (long)(k + 1) * p * Nb;
             for (int grp = g0; grp < g1; grp++)
             {
@@ -171,7 +194,13 @@ internal static unsafe class Conv2dKernel
                         if (WtBias != null)
                         {
                             new Span<float>(col + (long)k * p, p).Fill(1f); // the row of ones the bias column multiplies
-                            if (PackedWt != null) Gemm.Run(PackedWt[g], p, 1f, col, p, 0f, yg, p);
+                            if (Transposed)
+                            {
+                                float* yt = ybuf + (long)s.Og * p * Nb;
+                                Gemm.Run(PackedWt![g], true, p, 1f, col, p, 0f, yt, s.Og);
+                                Transpose(yt, p, s.Og, yg);
+                            }
+                            else if (PackedWt != null) Gemm.Run(PackedWt[g], false, p, 1f, col, p, 0f, yg, p);
                             else Gemm.Run(false, false, s.Og, p, k + 1, 1f, WtBias + (long)g * s.Og * (k + 1), k + 1, col, p, 0f, yg, p);
                         }
                         else
@@ -182,7 +211,7 @@ internal static unsafe class Conv2dKernel
                                 for (int o = 0; o < s.Og; o++) new Span<float>(yg + (long)o * p, p).Fill(Bias[g * s.Og + o]);
                                 beta = 1;
                             }
-                            if (PackedWt != null) Gemm.Run(PackedWt[g], p, 1f, b, p, beta, yg, p);
+                            if (PackedWt != null) Gemm.Run(PackedWt[g], false, p, 1f, b, p, beta, yg, p);
                             else Gemm.Run(false, false, s.Og, p, k, 1f, wg, k, b, p, beta, yg, p);
                         }
                         if (Pool)
@@ -195,7 +224,7 @@ internal static unsafe class Conv2dKernel
                     }
                     for (int j = 0; j < nImg; j++)
                         Im2Col(s, X + ((long)(n0 + j) * s.C + (long)g * s.Cg) * s.H * s.W, col + (long)j * p, cols);
-                    if (PackedWt != null) Gemm.Run(PackedWt[g], cols, 1f, col, cols, 0f, ybuf, cols);
+                    if (PackedWt != null) Gemm.Run(PackedWt[g], false, cols, 1f, col, cols, 0f, ybuf, cols);
                     else Gemm.Run(false, false, s.Og, cols, k, 1f, wg, k, col, cols, 0f, ybuf, cols);
                     // (Og, images * P) -> (images, Og, P), adding the bias on the way.
                     for (int j = 0; j < nImg; j++)
@@ -216,6 +245,18 @@ internal static unsafe class Conv2dKernel
                 }
             }
         }
+    }
+
+    /// <summary>dst (cols x rows) = src (rows x cols)^T, in 8 x 8 blocks.</summary>
+    static void Transpose(float* src, int rows, int cols, float* dst)
+    {
+        for (int i0 = 0; i0 < rows; i0 += 8)
+            for (int j0 = 0; j0 < cols; j0 += 8)
+            {
+                int i1 = Math.Min(rows, i0 + 8), j1 = Math.Min(cols, j0 + 8);
+                for (int j = j0; j < j1; j++)
+                    for (int i = i0; i < i1; i++) dst[(long)j * rows + i] = src[(long)i * cols + j];
+            }
     }
 
     /// <summary>The column matrix size from which one image's im2col is worth splitting over the cores.</summary>

@@ -78,6 +78,11 @@ public static unsafe class Gemm
         }
         var job = t_job ??= new GemmJob();
         job.Set(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Selected);
+        Dispatch(job, m, n, k);
+    }
+
+    static void Dispatch(GemmJob job, int m, int n, int k)
+    {
         int threads = 2.0 * m * n * k < ParallelFlops ? 1 : Threading.NumThreads;
         // Two chunks per thread, so that a thread the OS does not schedule is covered by the others,
         // but each at least MinPanelsPerChunk micro-panels wide: every chunk packs its own copy of
@@ -89,73 +94,97 @@ public static unsafe class Gemm
     [ThreadStatic] static GemmJob? t_job;
 
     /// <summary>
-    /// op(A) (m x k) packed once into the micro-panel layout the GEMM reads, for a matrix multiplied on
-    /// every call (an inference model's weights): <see cref="Run(PackedA, int, float, float*, int, float, float*, int)"/>
-    /// reads the panels in place instead of packing A again. Block [pc, pc + KC) of the shared dimension
-    /// holds RoundUp(m, MR) x kc floats, each MR-row micro-panel kc x MR, exactly as the per-call packing
-    /// writes them, so the products are bitwise those of the unpacked call.
+    /// One operand, op(A) or op(B), packed once into the micro-panel layout the GEMM reads, for a matrix
+    /// multiplied on every call (an inference model's weights): the GEMM then reads the panels in place
+    /// instead of packing that operand again. Block [pc, pc + KC) of the shared dimension holds
+    /// RoundUp(rows, MR) x kc floats of A in MR-row micro-panels (kc x MR each), or RoundUp(cols, NR) x kc
+    /// floats of B in NR-column micro-panels (kc x NR each), exactly as the per-call packing writes them,
+    /// so the products are bitwise those of the unpacked call.
     /// </summary>
-    internal sealed class PackedA
+    internal sealed class Packed
     {
-        internal PackedA(float[] data, int m, int k, Isa isa) => (Data, M, K, Isa) = (data, m, k, isa);
+        internal Packed(float[] data, int rows, int cols, bool isA, Isa isa) => (Data, Rows, Cols, IsA, Isa) = (data, rows, cols, isA, isa);
         internal float[] Data { get; }
-        internal int M { get; }
-        internal int K { get; }
-        /// <summary>The micro-kernel family whose MR it was packed for.</summary>
+        /// <summary>op(X)'s rows and columns: m x k for A, k x n for B.</summary>
+        internal int Rows { get; }
+        internal int Cols { get; }
+        internal bool IsA { get; }
+        /// <summary>The micro-kernel family whose MR and NR it was packed for.</summary>
         internal Isa Isa { get; }
     }
 
-    /// <summary><see cref="Pack(bool, int, int, float*, int)"/> of a checked span.</summary>
-    internal static PackedA Pack(bool transA, int m, int k, ReadOnlySpan<float> a, int lda)
-    {
-        if (m < 0 || k < 0) throw new ArgumentException($"Sgemm: expected non-negative sizes; got m = {m}, k = {k}");
-        CheckMatrix("A", a.Length, transA ? k : m, transA ? m : k, lda);
-        fixed (float* pa = a) return Pack(transA, m, k, pa, lda);
-    }
-
-    /// <summary><see cref="Run(PackedA, int, float, float*, int, float, float*, int)"/> on checked spans.</summary>
-    internal static void SgemmPacked(PackedA a, int n, float alpha, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
-    {
-        if (n < 0) throw new ArgumentException($"Sgemm: expected non-negative sizes; got n = {n}");
-        CheckMatrix("B", b.Length, a.K, n, ldb);
-        CheckMatrix("C", c.Length, a.M, n, ldc);
-        fixed (float* pb = b, pc = c) Run(a, n, alpha, pb, ldb, beta, pc, ldc);
-    }
-
     /// <summary>Packs op(A) (m x k; A stored k x m when <paramref name="transA"/>) for the selected micro-kernel.</summary>
-    internal static PackedA Pack(bool transA, int m, int k, float* a, int lda)
+    internal static Packed PrepackA(bool transA, int m, int k, float* a, int lda)
     {
         var isa = Selected;
-        int mr = Shape(isa).Mr, mp = RoundUp(Math.Max(m, 1), mr);
+        int mp = RoundUp(Math.Max(m, 1), Shape(isa).Mr);
         var data = GC.AllocateUninitializedArray<float>(Math.Max(1, mp * k), pinned: true);
         var job = new GemmJob();
         job.Set(transA, false, m, 0, k, 1f, a, lda, null, 0, 0f, null, 0, isa);
         fixed (float* d = data)
             for (int pc = 0; pc < k; pc += KC)
                 job.PackARows(0, pc, m, Math.Min(KC, k - pc), d + (long)mp * pc);
-        return new PackedA(data, m, k, isa);
+        return new Packed(data, m, k, isA: true, isa);
     }
 
-    /// <summary>C (m x n) = alpha * A * op(B) + beta * C with A packed by <see cref="Pack(bool, int, int, float*, int)"/> (B not transposed).</summary>
-    internal static void Run(PackedA a, int n, float alpha, float* b, int ldb, float beta, float* c, int ldc)
+    /// <summary>Packs op(B) (k x n; B stored n x k when <paramref name="transB"/>) for the selected micro-kernel.</summary>
+    internal static Packed PrepackB(bool transB, int k, int n, float* b, int ldb)
     {
-        if (a.Isa != Selected) throw new InvalidOperationException($"Gemm: A was packed for {a.Isa}, the selected micro-kernel is {Selected}");
-        int m = a.M, k = a.K;
+        var isa = Selected;
+        int np = RoundUp(Math.Max(n, 1), Shape(isa).Nr);
+        var data = GC.AllocateUninitializedArray<float>(Math.Max(1, np * k), pinned: true);
+        var job = new GemmJob();
+        job.Set(false, transB, 0, n, k, 1f, null, 0, b, ldb, 0f, null, 0, isa);
+        fixed (float* d = data)
+            for (int pc = 0; pc < k; pc += KC)
+                job.PackBColumns(pc, 0, Math.Min(KC, k - pc), n, d + (long)np * pc);
+        return new Packed(data, k, n, isA: false, isa);
+    }
+
+    /// <summary><see cref="PrepackA"/> or <see cref="PrepackB"/> of a checked span (op(X) is rows x cols).</summary>
+    internal static Packed Prepack(bool isA, bool trans, int rows, int cols, ReadOnlySpan<float> x, int ld)
+    {
+        if (rows < 0 || cols < 0) throw new ArgumentException($"Sgemm: expected non-negative sizes; got {rows} x {cols}");
+        CheckMatrix(isA ? "A" : "B", x.Length, trans ? cols : rows, trans ? rows : cols, ld);
+        fixed (float* px = x) return isA ? PrepackA(trans, rows, cols, px, ld) : PrepackB(trans, rows, cols, px, ld);
+    }
+
+    /// <summary>
+    /// C (m x n) = alpha * op(A) * op(B) + beta * C with one operand prepacked: A (then B is not transposed,
+    /// <paramref name="other"/> is B with leading dimension <paramref name="ld"/>, and <paramref name="size"/> is n)
+    /// or B (then <paramref name="other"/> is A, transposed when <paramref name="transOther"/>, and <paramref name="size"/> is m).
+    /// </summary>
+    internal static void Run(Packed packed, bool transOther, int size, float alpha, float* other, int ld, float beta, float* c, int ldc)
+    {
+        if (packed.Isa != Selected)
+            throw new InvalidOperationException($"Gemm: {(packed.IsA ? "A" : "B")} was packed for {packed.Isa}, the selected micro-kernel is {Selected}");
+        if (packed.IsA && transOther) throw new ArgumentException("Gemm: with A prepacked, B is read untransposed", nameof(transOther));
+        int m = packed.IsA ? packed.Rows : size, n = packed.IsA ? size : packed.Cols, k = packed.IsA ? packed.Cols : packed.Rows;
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0)
         {
             ScaleC(m, n, beta, c, ldc);
             return;
         }
-        fixed (float* pa = a.Data)
+        fixed (float* pp = packed.Data)
         {
             var job = t_job ??= new GemmJob();
-            job.Set(false, false, m, n, k, alpha, null, 0, b, ldb, beta, c, ldc, Selected);
-            job.Packed = pa;
-            int threads = 2.0 * m * n * k < ParallelFlops ? 1 : Threading.NumThreads;
-            int chunks = threads == 1 ? 1 : Math.Clamp(Math.Min(job.Blocks() / MinPanelsPerChunk, ChunksPerThread * threads), 1, int.MaxValue);
-            WorkerPool.Run(job, chunks, threads);
+            if (packed.IsA) job.Set(false, false, m, n, k, alpha, null, 0, other, ld, beta, c, ldc, Selected);
+            else job.Set(transOther, false, m, n, k, alpha, other, ld, null, 0, beta, c, ldc, Selected);
+            if (packed.IsA) job.PackedA = pp;
+            else job.PackedB = pp;
+            Dispatch(job, m, n, k);
         }
+    }
+
+    /// <summary><see cref="Run(Packed, bool, int, float, float*, int, float, float*, int)"/> on checked spans.</summary>
+    internal static void SgemmPrepacked(Packed packed, bool transOther, int size, float alpha, ReadOnlySpan<float> other, int ld, float beta, Span<float> c, int ldc)
+    {
+        if (size < 0) throw new ArgumentException($"Sgemm: expected non-negative sizes; got {size}");
+        if (packed.IsA) CheckMatrix("B", other.Length, packed.Cols, size, ld);
+        else CheckMatrix("A", other.Length, transOther ? packed.Rows : size, transOther ? size : packed.Rows, ld);
+        CheckMatrix("C", c.Length, packed.IsA ? packed.Rows : size, packed.IsA ? size : packed.Cols, ldc);
+        fixed (float* po = other, pc = c) Run(packed, transOther, size, alpha, po, ld, beta, pc, ldc);
     }
 
     static void ScaleC(int m, int n, float beta, float* c, int ldc)
@@ -177,11 +206,12 @@ public static unsafe class Gemm
         float* _a, _b, _c;
         Isa _isa;
 
-        /// <summary>op(A) already packed (<see cref="PackedA"/>), or null to pack it per block.</summary>
-        public float* Packed;
+        /// <summary>op(A) or op(B) already packed (<see cref="Packed"/>), or null to pack it per block.</summary>
+        public float* PackedA, PackedB;
 
-        /// <summary><see cref="PackA"/> for callers outside the five loops (<see cref="Pack(bool, int, int, float*, int)"/>).</summary>
+        /// <summary><see cref="PackA"/> and <see cref="PackB"/> for <see cref="PrepackA"/> and <see cref="PrepackB"/>.</summary>
         public void PackARows(int ic, int pc, int mc, int kc, float* dst) => PackA(ic, pc, mc, kc, dst);
+        public void PackBColumns(int pc, int jc, int kc, int nc, float* dst) => PackB(pc, jc, kc, nc, dst);
 
         public void Set(bool transA, bool transB, int m, int n, int k, float alpha,
             float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, Isa isa)
@@ -190,7 +220,7 @@ public static unsafe class Gemm
                 (transA, transB, m, n, k, alpha, lda, ldb, beta, ldc, isa);
             _a = a; _b = b; _c = c;
             (_mr, _nr) = Shape(isa);
-            Packed = null;
+            PackedA = PackedB = null;
         }
 
         bool SplitColumns => (_n + _nr - 1) / _nr >= (_m + _mr - 1) / _mr;
@@ -229,9 +259,9 @@ public static unsafe class Gemm
             // Reading B in place pays when a packed panel would be reused by few row blocks, unless B's
             // rows are a multiple of 2 KB apart: the kc rows of a panel then fall into a few L1 sets and
             // evict each other (the dip at n = 1024, where each chunk had few enough rows to read B in place).
-            bool directB = !_transB && i1 - i0 <= 2 * mcBlock && _ldb % 512 != 0;
-            float* packA = buf.A(mcBlock * KC);
-            float* packB = buf.B(KC * RoundUp(directB ? nr : Math.Min(NC, j1 - j0), nr));
+            bool directB = PackedB == null && !_transB && i1 - i0 <= 2 * mcBlock && _ldb % 512 != 0;
+            float* packA = PackedA != null ? null : buf.A(mcBlock * KC);
+            float* packB = PackedB != null ? null : buf.B(KC * RoundUp(directB ? nr : Math.Min(NC, j1 - j0), nr));
             float* tile = stackalloc float[8 * 32]; // the largest MR x NR
             for (int jc = j0; jc < j1; jc += NC)
             {
@@ -240,12 +270,13 @@ public static unsafe class Gemm
                 {
                     int kc = Math.Min(KC, _k - pc);
                     float beta = pc == 0 ? _beta : 1f;
-                    if (!directB) PackB(pc, jc, kc, nc, packB);
+                    if (PackedB != null) packB = PackedB + (long)RoundUp(_n, nr) * pc + (long)jc * kc;
+                    else if (!directB) PackB(pc, jc, kc, nc, packB);
                     for (int ic = i0; ic < i1; ic += mcBlock)
                     {
                         int mc = Math.Min(mcBlock, i1 - ic);
                         float* aBlock = packA;
-                        if (Packed != null) aBlock = Packed + (long)RoundUp(_m, mr) * pc + (long)ic * kc;
+                        if (PackedA != null) aBlock = PackedA + (long)RoundUp(_m, mr) * pc + (long)ic * kc;
                         else PackA(ic, pc, mc, kc, packA);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
@@ -305,6 +336,12 @@ public static unsafe class Gemm
                 if (_transA)
                 {
                     // op(A)[i, p] = A[p, i]: MR consecutive values of row p of A
+                    if (rows == 8 && mr == 8)
+                    {
+                        for (int p = 0; p < kc; p++)
+                            Vector256.Store(Vector256.Load(_a + (long)(pc + p) * _lda + ic + ir), d + p * 8);
+                        continue;
+                    }
                     for (int p = 0; p < kc; p++)
                     {
                         float* s = _a + (long)(pc + p) * _lda + ic + ir;

@@ -75,7 +75,7 @@ internal static unsafe class WinogradConv
     /// as each output tile is written.
     /// </summary>
     public static void ForwardTransformed(in ConvShape s, float[] x, float[] u, float[]? bias, float[] y, bool relu, bool pool2 = false,
-        Gemm.PackedA[]? packedU = null)
+        Gemm.Packed[]? packedU = null)
     {
         var g = GeoOf(s);
         int groups = (s.N + g.Nb - 1) / g.Nb;
@@ -98,7 +98,7 @@ internal static unsafe class WinogradConv
     /// the 16 products as parallel GEMMs, the output transform split over output channels — where the
     /// per-group job would leave all but one core idle outside the GEMMs.
     /// </summary>
-    static void ForwardPhased(in ConvShape s, in Geo g, float[] x, float[] u, float[]? bias, float[] y, bool relu, bool pool2, Gemm.PackedA[]? packedU)
+    static void ForwardPhased(in ConvShape s, in Geo g, float[] x, float[] u, float[]? bias, float[] y, bool relu, bool pool2, Gemm.Packed[]? packedU)
     {
         long t = (long)s.N * g.TilesPerImage;
         float* v = Scratch.GetSecond(16 * (s.C + s.O) * t);
@@ -110,7 +110,7 @@ internal static unsafe class WinogradConv
             var input = new InputPhase { S = s, G = g, X = px, V = v, T = t };
             WorkerPool.Run(input, Math.Min(s.N * s.C, 4 * threads), threads);
             for (int xi = 0; xi < 16; xi++)
-                if (packedU != null) Gemm.Run(packedU[xi], (int)t, 1f, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
+                if (packedU != null) Gemm.Run(packedU[xi], false, (int)t, 1f, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
                 else Gemm.Run(false, false, s.O, (int)t, s.C, 1f, pu + (long)xi * s.O * s.C, s.C, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
             var output = new OutputPhase { S = s, G = g, M = m, T = t, Bias = pb, Y = py, Relu = relu, Pool = pool2 };
             WorkerPool.Run(output, Math.Min(s.N * s.O, 4 * threads), threads);
@@ -169,7 +169,7 @@ internal static unsafe class WinogradConv
         public Geo G;
         public float* X, U, Bias, Y;
         public bool Relu, Pool;
-        public Gemm.PackedA[]? PackedU;
+        public Gemm.Packed[]? PackedU;
 
         public void RunChunk(int chunk, int chunks)
         {
@@ -196,7 +196,7 @@ internal static unsafe class WinogradConv
                     }
                 // M_xi (O x tiles) = U_xi (O x C) . V_xi (C x tiles), for the 16 tile positions xi.
                 for (int xi = 0; xi < 16; xi++)
-                    if (PackedU != null) Gemm.Run(PackedU[xi], tiles, 1f, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
+                    if (PackedU != null) Gemm.Run(PackedU[xi], false, tiles, 1f, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
                     else Gemm.Run(false, false, s.O, tiles, s.C, 1f, U + (long)xi * s.O * s.C, s.C, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
                 for (int j = 0; j < nImg; j++)
                     for (int o = 0; o < s.O; o++)
@@ -210,11 +210,11 @@ internal static unsafe class WinogradConv
     }
 
     /// <summary>The 16 matrices U_xi (O x C) of transformed filters, packed once for the GEMM (an inference model's).</summary>
-    public static Gemm.PackedA[] PackTransformed(in ConvShape s, float[] u)
+    public static Gemm.Packed[] PackTransformed(in ConvShape s, float[] u)
     {
-        var packs = new Gemm.PackedA[16];
+        var packs = new Gemm.Packed[16];
         fixed (float* pu = u)
-            for (int xi = 0; xi < 16; xi++) packs[xi] = Gemm.Pack(false, s.O, s.C, pu + (long)xi * s.O * s.C, s.C);
+            for (int xi = 0; xi < 16; xi++) packs[xi] = Gemm.PrepackA(false, s.O, s.C, pu + (long)xi * s.O * s.C, s.C);
         return packs;
     }
 

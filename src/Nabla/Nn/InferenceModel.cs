@@ -226,7 +226,7 @@ internal sealed class FoldedConv
     readonly (int H, int W) _stride, _padding, _dilation;
     readonly bool _relu, _pool;
     float[]? _winograd, _withBias;
-    Gemm.PackedA[]? _winogradPacked;
+    Gemm.Packed[]? _winogradPacked;
     readonly Conv2dKernel.PackedConvWeights _packed = new();
 
     FoldedConv(float[] w, float[] b, int o, int c, int kh, int kw, int groups, (int, int) stride, (int, int) padding, (int, int) dilation, bool relu, bool pool = false)

@@ -153,48 +153,57 @@ public class GemmTests
 
     [Theory]
     [InlineData(1, 1, 1)]
-    [InlineData(7, 49, 300)]      // a batch-1 7 x 7 convolution's shape: few columns, k past one KC block
-    [InlineData(300, 200, 600)]   // split over rows: chunks start mid-matrix in the packed panels
-    [InlineData(64, 1000, 129)]   // split over columns, B read in place
+    [InlineData(512 / 8, 49, 300)] // a batch-1 7 x 7 convolution's shape: few columns, k past one KC block
+    [InlineData(49, 64, 300)]      // and transposed: few rows
+    [InlineData(300, 200, 600)]    // split over rows: chunks start mid-matrix in the packed panels
+    [InlineData(64, 1000, 129)]    // split over columns, B read in place when not packed
     [InlineData(129, 63, 513)]
-    public void PrepackedAGivesTheUnpackedResultBitwise(int m, int n, int k)
+    public void PrepackedOperandGivesTheUnpackedResultBitwise(int m, int n, int k)
     {
         var savedThreads = Threading.NumThreads; var savedIsa = Gemm.Selected;
         try
         {
             foreach (var isa in new[] { savedIsa, Gemm.Isa.Vector256, Gemm.Isa.Vector128 })
                 foreach (bool ta in new[] { false, true })
-                    foreach (int threads in new[] { 1, 2, 3 })
-                    {
-                        Threading.NumThreads = threads;
-                        Gemm.Selected = isa;
-                        int lda = (ta ? m : k) + 3;
-                        var a = Random((ta ? k : m) * lda, m + k);
-                        var b = Random(k * n, 2);
-                        var expected = Random(m * n, 3);
-                        var actual = (float[])expected.Clone();
-                        Gemm.Sgemm(ta, false, m, n, k, 0.75f, a, lda, b, n, 0.5f, expected, n);
-                        var packed = Gemm.Pack(ta, m, k, a, lda);
-                        a.AsSpan().Fill(float.NaN); // the packed copy is all it reads
-                        Gemm.SgemmPacked(packed, n, 0.75f, b, n, 0.5f, actual, n);
-                        Assert.Equal(expected, actual);
-                    }
+                    foreach (bool tb in new[] { false, true })
+                        foreach (int threads in new[] { 1, 2, 3 })
+                        {
+                            Threading.NumThreads = threads;
+                            Gemm.Selected = isa;
+                            int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1;
+                            var a = Random((ta ? k : m) * lda, m + k);
+                            var b = Random((tb ? n : k) * ldb, n + 2);
+                            var expected = Random(m * n, 3);
+                            var c0 = (float[])expected.Clone();
+                            Gemm.Sgemm(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, expected, n);
+                            // B prepacked, A read per call (transposed or not).
+                            var packedB = Gemm.Prepack(isA: false, tb, k, n, b, ldb);
+                            var actual = (float[])c0.Clone();
+                            Gemm.SgemmPrepacked(packedB, ta, m, 0.75f, a, lda, 0.5f, actual, n);
+                            Assert.Equal(expected, actual);
+                            if (tb) continue; // with A prepacked, B is read untransposed
+                            var packedA = Gemm.Prepack(isA: true, ta, m, k, a, lda);
+                            a.AsSpan().Fill(float.NaN); // the packed copy is all it reads
+                            actual = (float[])c0.Clone();
+                            Gemm.SgemmPrepacked(packedA, false, n, 0.75f, b, ldb, 0.5f, actual, n);
+                            Assert.Equal(expected, actual);
+                        }
         }
         finally { Threading.NumThreads = savedThreads; Gemm.Selected = savedIsa; }
     }
 
     [Fact]
-    public void PrepackedAForAnotherMicroKernelIsRefused()
+    public void PrepackedOperandForAnotherMicroKernelIsRefused()
     {
         var savedIsa = Gemm.Selected;
         try
         {
             var a = Random(6, 1); var b = Random(6, 2); var c = new float[4];
             Gemm.Selected = Gemm.Isa.Vector128;
-            var packed = Gemm.Pack(false, 2, 3, a, 3);
+            var packed = Gemm.Prepack(isA: true, false, 2, 3, a, 3);
             Gemm.Selected = Gemm.Isa.Vector256;
-            var e = Assert.Throws<InvalidOperationException>(() => Gemm.SgemmPacked(packed, 2, 1f, b, 2, 0f, c, 2));
-            Assert.Contains("packed for Vector128", e.Message);
+            var e = Assert.Throws<InvalidOperationException>(() => Gemm.SgemmPrepacked(packed, false, 2, 1f, b, 2, 0f, c, 2));
+            Assert.Contains("A was packed for Vector128", e.Message);
         }
         finally { Gemm.Selected = savedIsa; }
     }

@@ -84,6 +84,23 @@ public class InferenceModelTests
     }
 
     [Theory]
+    [InlineData(7, false, 1)]   // 49 pixels: the transposed product (pixels as the GEMM's rows)
+    [InlineData(7, true, 1)]    // ... with the pooling fused after it
+    [InlineData(14, true, 1)]
+    [InlineData(9, false, 1)]
+    [InlineData(7, false, 7)]   // a batch: images grouped, the plain product
+    public void Small_images_take_the_transposed_product(int size, bool pool, int batch)
+    {
+        Assert.True(Conv2dKernel.TransposedFits(size * size, 64) || size == 9);
+        var g = new Generator(10);
+        var layers = new List<Module> { new Conv2d(24, 64, 3, padding: 1, generator: g), new BatchNorm2d(64), new Relu() };
+        if (pool) layers.Add(new MaxPool2d(2));
+        layers.AddRange([new Conv2d(64, 96, 3, stride: 2, padding: 1, bias: false, generator: g), new BatchNorm2d(96)]);
+        var model = Randomized(new Sequential([.. layers]), 11);
+        Same(model, [24, size, size], batch, 12);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(7)]
     public void Residual_networks_of_basic_blocks_match(int batch)
