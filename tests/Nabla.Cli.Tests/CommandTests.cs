@@ -205,7 +205,7 @@ public sealed class CommandTests : IDisposable
     [InlineData(1, "--resume: run folder not found", "train", "--resume", "/nonexistent/run")]
     [InlineData(2, "nabla predict expects a run folder", "predict", "x")]
     [InlineData(2, "--momentum has no effect with --optimizer adamw", "train", "--momentum", "0.5")]
-    [InlineData(2, "--lr-step has no effect with --schedule cosine", "train", "--lr-step", "3")]
+    [InlineData(2, "--lr-step has no effect with --schedule onecycle", "train", "--lr-step", "3")]
     [InlineData(2, "--lr-gamma has no effect with --schedule onecycle", "train", "--schedule", "onecycle", "--lr-gamma", "0.5")]
     [InlineData(2, "--min-delta has no effect without --patience", "train", "--min-delta", "0.01")]
     [InlineData(2, "--augment none with no --erasing: nothing to preview", "augment", "--augment", "none")]

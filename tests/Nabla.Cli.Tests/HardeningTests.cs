@@ -217,7 +217,7 @@ public sealed class HardeningTests : IDisposable
         cancel.Cancel();
         Assert.Equal(130, Run(cancel.Token, Tiny(P("edited"))).Code);
         string config = Path.Combine(P("edited"), "config.json");
-        File.WriteAllText(config, File.ReadAllText(config).Replace("\"lr\": 0.001", "\"lr\": -1", StringComparison.Ordinal));
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"lr\": 0.003", "\"lr\": -1", StringComparison.Ordinal));
         OneLine(Run("train", "--resume", P("edited")), 1, $"--resume: {config}: --lr must be positive and at most 10; got -1 (the run's saved configuration was edited or is corrupt)");
     }
 

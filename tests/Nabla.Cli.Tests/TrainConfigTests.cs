@@ -18,15 +18,21 @@ public sealed class TrainConfigTests : IDisposable
 
     static TrainConfig From(params string[] flags) => TrainConfig.From(ArgParser.Parse("train", flags, TrainCommand.Options).Options);
 
+    const int DefaultEpochs = 12;
+
     [Fact]
     public void Defaults_AndDefaultsThatDependOnTheOptimizer()
     {
         var c = From();
-        Assert.Equal((ModelKind.Cnn, 10, 128, OptimizerKind.AdamW, 1e-3, 0.01, DecayMode.Decoupled, ScheduleKind.Cosine), (c.Model, c.Epochs, c.BatchSize, c.Optimizer, c.Lr, c.WeightDecay, c.WeightDecayMode, c.Schedule));
+        Assert.Equal((ModelKind.Cnn, DefaultEpochs, 128, OptimizerKind.AdamW, 3e-3, 0.01, DecayMode.Decoupled, ScheduleKind.OneCycle), (c.Model, c.Epochs, c.BatchSize, c.Optimizer, c.Lr, c.WeightDecay, c.WeightDecayMode, c.Schedule));
         var sgd = From("--optimizer", "sgd");
         Assert.Equal((0.05, 5e-4, DecayMode.L2), (sgd.Lr, sgd.WeightDecay, sgd.WeightDecayMode));
         var adam = From("--optimizer", "adam");
-        Assert.Equal((1e-3, 0.0, DecayMode.L2), (adam.Lr, adam.WeightDecay, adam.WeightDecayMode));
+        Assert.Equal((3e-3, 0.0, DecayMode.L2), (adam.Lr, adam.WeightDecay, adam.WeightDecayMode));
+        // One-cycle's peak is higher than a cosine schedule's start (Smith's super-convergence); the pretrained model fine-tunes with cosine.
+        Assert.Equal(1e-3, From("--schedule", "cosine").Lr);
+        var pretrained = From("--model", "resnet18-imagenet");
+        Assert.Equal((ScheduleKind.Cosine, 1e-3), (pretrained.Schedule, pretrained.Lr));
         Assert.Equal(4, From("--epochs", "12").LrStep); // a third of the epochs
         Assert.Equal(1, From("--augment", "flip-crop").Workers); // augmentation gets a worker thread
     }
@@ -71,8 +77,8 @@ public sealed class TrainConfigTests : IDisposable
     public void ConfigJson_KeepsItsKeysInTheTablesOrder()
     {
         Assert.Equal(
-            ["model", "freeze_backbone", "backbone_lr", "image_size", "normalize", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov",
-             "weight_decay", "weight_decay_mode", "schedule", "warmup", "lr_step", "lr_gamma", "init", "dropout", "batch_norm", "augment", "color_jitter",
+            ["model", "freeze_backbone", "backbone_lr", "image_size", "normalize", "width", "epochs", "batch_size", "optimizer", "schedule", "warmup", "lr", "momentum", "nesterov",
+             "weight_decay", "weight_decay_mode", "lr_step", "lr_gamma", "init", "dropout", "batch_norm", "augment", "color_jitter",
              "erasing", "mixup", "cutmix", "label_smoothing", "clip_grad", "patience", "min_delta", "diagnostics", "diagnostics_every", "val_split", "bootstrap", "train_samples", "test_split",
              "seed", "threads", "workers", "data", "out"],
             From().ToJson().Select(kv => kv.Key));
@@ -95,14 +101,14 @@ public sealed class TrainConfigTests : IDisposable
     [InlineData("--patience needs a validation split", "--patience", "3", "--val-split", "0")]
     [InlineData("--weight-decay-mode decoupled needs --optimizer adamw or adam", "--optimizer", "sgd", "--weight-decay-mode", "decoupled")]
     [InlineData("--nesterov needs --optimizer sgd", "--nesterov")]
-    [InlineData("--warmup must be at least 0 and fewer than the 10 epochs; got 10", "--warmup", "10")]
+    [InlineData("--warmup must be at least 0 and fewer than the 12 epochs; got 12", "--warmup", "12")]
     [InlineData("--no-batch-norm is not available for --model resnet", "--model", "resnet", "--no-batch-norm")]
     [InlineData("--threads must be between 1 and 1024; got 0", "--threads", "0")]
     [InlineData("--batch-size must be between 1 and 65536; got 0", "--batch-size", "0")]
     [InlineData("--mixup must be an alpha in [0, 100] (0 turns it off); got -0.2", "--mixup", "-0.2")]
     [InlineData("--cutmix must be an alpha in [0, 100] (0 turns it off); got 1000", "--cutmix", "1000")]
     [InlineData("--nesterov needs --optimizer sgd", "--nesterov", "--dropout", "1.5")] // several problems: the first in table order
-    [InlineData("--warmup must be at least 0 and fewer than the 10 epochs; got 10", "--warmup", "10", "--lr-step", "0")]
+    [InlineData("--warmup must be at least 0 and fewer than the 12 epochs; got 12", "--warmup", "12", "--lr-step", "0")]
     [InlineData("--patience needs a validation split", "--patience", "3", "--val-split", "0", "--seed", "-1")]
     public void OutOfRangeValues_AreRefused(string expected, params string[] flags)
     {
