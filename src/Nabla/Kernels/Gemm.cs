@@ -223,7 +223,27 @@ public static unsafe class Gemm
             PackedA = PackedB = null;
         }
 
-        bool SplitColumns => (_n + _nr - 1) / _nr >= (_m + _mr - 1) / _mr;
+        /// <summary>
+        /// Split over columns or rows of C. Each chunk packs the whole of the operand it does not split
+        /// (all of B for a row split, all of A for a column split), so when both dimensions have micro-panels
+        /// enough for every chunk, the split copies the smaller operand: a prepacked one costs nothing, and of
+        /// A (m x k) and B (k x n) the smaller is the one with fewer rows or columns (a convolution's 512 x 4608
+        /// weights against its 4608 x 1568 columns). Otherwise the dimension with more micro-panels.
+        /// </summary>
+        bool SplitColumns
+        {
+            get
+            {
+                int colPanels = (_n + _nr - 1) / _nr, rowPanels = (_m + _mr - 1) / _mr;
+                int enough = MinPanelsPerChunk * ChunksPerThread * Threading.NumThreads;
+                if (colPanels >= enough && rowPanels >= enough)
+                {
+                    long copyA = PackedA != null ? 0 : (long)_m, copyB = PackedB != null ? 0 : (long)_n; // times k
+                    return copyA <= copyB;
+                }
+                return colPanels >= rowPanels;
+            }
+        }
 
         /// <summary>How many micro-panels the split dimension has: the most chunks worth making.</summary>
         public int Blocks() => SplitColumns ? (_n + _nr - 1) / _nr : (_m + _mr - 1) / _mr;
