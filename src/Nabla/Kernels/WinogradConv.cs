@@ -209,6 +209,51 @@ internal static unsafe class WinogradConv
         }
     }
 
+    // ---- small maps side by side (inference) ----------------------------------------------
+
+    /// <summary>
+    /// How many images of a map too narrow for the tiles' rows (7 x 7: 4 tiles a row, rounded up to 8) to lay
+    /// side by side, each followed by one zero column, so that the row of images fills whole groups of 8
+    /// tiles: 2 for 7-wide maps (15 columns, 8 tiles). The zero column is the right padding of one image and
+    /// the left padding of the next, so each image's outputs are exactly its own convolution's; the outputs at
+    /// the zero columns are dropped. 0 when the shape does not qualify (3 x 3, stride 1, padding 1, a map
+    /// narrower than 13, and the side-by-side shape accepted with at least k images to place).
+    /// </summary>
+    public static int SideBySide(in ConvShape s)
+    {
+        if (s.PH != 1 || s.PW != 1 || s.OW >= 13 || s.W < 1) return 0;
+        int stride = s.W + 1, k = 16 / (int)System.Numerics.BigInteger.GreatestCommonDivisor(stride, 16);
+        while (k * stride - 1 < 13) k *= 2;
+        return k <= 8 && s.N >= k && Accepts(Virtual(s, k)) ? k : 0;
+    }
+
+    /// <summary>The shape of the batch with <paramref name="k"/> images a row (<see cref="SideBySide"/>).</summary>
+    public static ConvShape Virtual(in ConvShape s, int k) =>
+        s with { N = (s.N + k - 1) / k, W = k * (s.W + 1) - 1 };
+
+    /// <summary>x (N, C, H, W) into xv (the virtual shape's N, C, H, k (W + 1) − 1): image n at row group n / k, columns from (n mod k)(W + 1), zeros between.</summary>
+    public static void PlaceSideBySide(in ConvShape s, int k, float[] x, float[] xv)
+    {
+        var v = Virtual(s, k);
+        int w = s.W, wv = v.W;
+        xv.AsSpan(0, v.N * v.C * v.H * wv).Clear();
+        for (int n = 0; n < s.N; n++)
+            for (int c = 0; c < s.C; c++)
+                for (int r = 0; r < s.H; r++)
+                    x.AsSpan(((n * s.C + c) * s.H + r) * w, w).CopyTo(xv.AsSpan((((n / k) * s.C + c) * s.H + r) * wv + (n % k) * (w + 1), w));
+    }
+
+    /// <summary>The outputs of each image out of the virtual batch's (the inverse of <see cref="PlaceSideBySide"/> on the outputs).</summary>
+    public static void TakeSideBySide(in ConvShape s, int k, float[] yv, float[] y)
+    {
+        var v = Virtual(s, k);
+        int ow = s.OW, owv = v.OW, oh = s.OH;
+        for (int n = 0; n < s.N; n++)
+            for (int o = 0; o < s.O; o++)
+                for (int r = 0; r < oh; r++)
+                    yv.AsSpan((((n / k) * s.O + o) * oh + r) * owv + (n % k) * (s.W + 1), ow).CopyTo(y.AsSpan(((n * s.O + o) * oh + r) * ow, ow));
+    }
+
     /// <summary>The 16 matrices U_xi (O x C) of transformed filters, packed once for the GEMM (an inference model's).</summary>
     public static Gemm.Packed[] PackTransformed(in ConvShape s, float[] u)
     {

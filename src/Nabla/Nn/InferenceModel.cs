@@ -263,12 +263,29 @@ internal sealed class FoldedConv
             throw new ShapeException("max_pool2d", "an input of at least 2 x 2 for its 2 x 2 window", $"a convolution output of {s.OH} x {s.OW}");
         var y = new Tensor(_pool ? [s.N, _o, s.OH / 2, s.OW / 2] : [s.N, _o, s.OH, s.OW], clear: false);
         if (y.Numel == 0) return y;
-        if (WinogradConv.Accepts(s))
+        if (!_pool && WinogradConv.SideBySide(s) is var k and > 0)
         {
-            // The transform depends on the weights and channel counts only.
-            _winograd ??= WinogradConv.TransformFilters(s, _w);
-            if (_winogradPacked is null || _winogradPacked[0].Isa != Gemm.Selected) _winogradPacked = WinogradConv.PackTransformed(s, _winograd);
-            WinogradConv.ForwardTransformed(s, x.Storage, _winograd, _b, y.Storage, _relu, _pool, _winogradPacked);
+            // A small map (ResNet's 7 x 7 layers): k images a row, so that Winograd's tile rows are filled.
+            var v = WinogradConv.Virtual(s, k);
+            PrepareWinograd(v);
+            var pool = System.Buffers.ArrayPool<float>.Shared;
+            float[] xv = pool.Rent(v.N * v.C * v.H * v.W), yv = pool.Rent(v.N * v.O * v.OH * v.OW);
+            try
+            {
+                WinogradConv.PlaceSideBySide(s, k, x.Storage, xv);
+                WinogradConv.ForwardTransformed(v, xv, _winograd!, _b, yv, _relu, false, _winogradPacked);
+                WinogradConv.TakeSideBySide(s, k, yv, y.Storage);
+            }
+            finally
+            {
+                pool.Return(xv);
+                pool.Return(yv);
+            }
+        }
+        else if (WinogradConv.Accepts(s))
+        {
+            PrepareWinograd(s);
+            WinogradConv.ForwardTransformed(s, x.Storage, _winograd!, _b, y.Storage, _relu, _pool, _winogradPacked);
         }
         else
         {
@@ -276,6 +293,13 @@ internal sealed class FoldedConv
             Conv2dKernel.ForwardGemm(s, x.Storage, _w, _b, _withBias, y.Storage, _relu, _pool, _packed);
         }
         return y;
+    }
+
+    /// <summary>The Winograd filter transform (it depends on the weights and channel counts only), packed for the GEMM.</summary>
+    void PrepareWinograd(in ConvShape s)
+    {
+        _winograd ??= WinogradConv.TransformFilters(s, _w);
+        if (_winogradPacked is null || _winogradPacked[0].Isa != Gemm.Selected) _winogradPacked = WinogradConv.PackTransformed(s, _winograd);
     }
 }
 

@@ -101,6 +101,22 @@ public class InferenceModelTests
     }
 
     [Theory]
+    [InlineData(7, 8, 2)]    // ResNet's 7 x 7 maps: two images a row
+    [InlineData(7, 9, 2)]    // an odd batch: the last row holds one image and zeros
+    [InlineData(3, 32, 4)]
+    [InlineData(5, 17, 8)]
+    public void Small_maps_run_through_winograd_side_by_side(int size, int batch, int perRow)
+    {
+        var s = new ConvShape(batch, 32, size, size, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        Assert.Equal(perRow, WinogradConv.SideBySide(s));
+        var g = new Generator(13);
+        var model = Randomized(new Sequential(
+            new Conv2d(32, 40, 3, padding: 1, bias: false, generator: g), new BatchNorm2d(40), new Relu(),
+            new Conv2d(40, 32, 3, padding: 1, generator: g)), 14); // no batch norm, no ReLU: negative outputs kept
+        Same(model, [32, size, size], batch, 15);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(7)]
     public void Residual_networks_of_basic_blocks_match(int batch)
