@@ -361,11 +361,10 @@ internal static unsafe class WinogradConv
 
     [ThreadStatic] static float[]? t_filters, t_partials;
 
-    /// <summary>U[xi][o][c] = (G g G^T)[xi] for every filter, in a per-thread array.</summary>
     /// <summary>The filters' Winograd transform in an array of its own (to keep), as <see cref="ForwardTransformed"/> takes it.</summary>
     public static float[] TransformFilters(in ConvShape s, float[] w) => FilterTransform(s, w, new float[16 * s.O * s.C]);
 
-    /// <summary>The filters' transform into <paramref name="into"/>, or into a reused per-thread array.</summary>
+    /// <summary>U[xi][o][c] = (G g G^T)[xi] for every filter, into <paramref name="into"/>, or into a reused per-thread array.</summary>
     static float[] FilterTransform(in ConvShape s, float[] w, float[]? into = null)
     {
         int size = 16 * s.O * s.C;
