@@ -282,7 +282,7 @@ internal sealed class FoldedConv
                 pool.Return(yv);
             }
         }
-        else if (WinogradConv.Accepts(s))
+        else if (WinogradConv.Accepts(s, WinogradConv.PreparedMinTiles))
         {
             PrepareWinograd(s);
             WinogradConv.ForwardTransformed(s, x.Storage, _winograd!, _b, y.Storage, _relu, _pool, _winogradPacked);

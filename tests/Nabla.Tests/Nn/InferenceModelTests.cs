@@ -101,6 +101,21 @@ public class InferenceModelTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void One_14x14_image_takes_winograd_when_prepared(bool pool)
+    {
+        var s = new ConvShape(1, 32, 14, 14, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        bool hardware = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        Assert.False(WinogradConv.Accepts(s)); // training keeps im2col for 56 tiles
+        Assert.Equal(hardware, WinogradConv.Accepts(s, WinogradConv.PreparedMinTiles));
+        var g = new Generator(16);
+        var layers = new List<Module> { new Conv2d(32, 40, 3, padding: 1, bias: false, generator: g), new BatchNorm2d(40), new Relu() };
+        if (pool) layers.Add(new MaxPool2d(2));
+        Same(Randomized(new Sequential([.. layers]), 17), [32, 14, 14], 1, 18);
+    }
+
+    [Theory]
     [InlineData(7, 8, 2)]    // ResNet's 7 x 7 maps: two images a row
     [InlineData(7, 9, 2)]    // an odd batch: the last row holds one image and zeros
     [InlineData(3, 32, 4)]
