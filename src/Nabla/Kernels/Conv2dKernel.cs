@@ -116,7 +116,7 @@ internal static unsafe class Conv2dKernel
                 var packs = new Gemm.Packed[s.G];
                 fixed (float* pa = a)
                     for (int g = 0; g < s.G; g++)
-                        packs[g] = asB ? Gemm.PrepackB(true, k, s.Og, pa + (long)g * s.Og * k, k) : Gemm.PrepackA(false, s.Og, k, pa + (long)g * s.Og * k, k);
+                        packs[g] = asB ? Gemm.Prepack(false, true, k, s.Og, pa + (long)g * s.Og * k, k) : Gemm.Prepack(true, false, s.Og, k, pa + (long)g * s.Og * k, k);
                 slot = packs;
             }
             return slot;

@@ -113,40 +113,35 @@ public static unsafe class Gemm
         internal Isa Isa { get; }
     }
 
-    /// <summary>Packs op(A) (m x k; A stored k x m when <paramref name="transA"/>) for the selected micro-kernel.</summary>
-    internal static Packed PrepackA(bool transA, int m, int k, float* a, int lda)
+    /// <summary>
+    /// Packs op(X) (rows x cols; X stored cols x rows when <paramref name="trans"/>) for the selected
+    /// micro-kernel, as the GEMM's A (rows = m, cols = k) or B (rows = k, cols = n).
+    /// </summary>
+    internal static Packed Prepack(bool isA, bool trans, int rows, int cols, float* x, int ld)
     {
         var isa = Selected;
-        int mp = RoundUp(Math.Max(m, 1), Shape(isa).Mr);
-        var data = GC.AllocateUninitializedArray<float>(Math.Max(1, mp * k), pinned: true);
+        var (mr, nr) = Shape(isa);
+        int k = isA ? cols : rows, padded = isA ? RoundUp(Math.Max(rows, 1), mr) : RoundUp(Math.Max(cols, 1), nr);
+        var data = GC.AllocateUninitializedArray<float>(Math.Max(1, padded * k), pinned: true);
         var job = new GemmJob();
-        job.Set(transA, false, m, 0, k, 1f, a, lda, null, 0, 0f, null, 0, isa);
+        if (isA) job.Set(trans, false, rows, 0, cols, 1f, x, ld, null, 0, 0f, null, 0, isa);
+        else job.Set(false, trans, 0, cols, rows, 1f, null, 0, x, ld, 0f, null, 0, isa);
         fixed (float* d = data)
             for (int pc = 0; pc < k; pc += KC)
-                job.PackARows(0, pc, m, Math.Min(KC, k - pc), d + (long)mp * pc);
-        return new Packed(data, m, k, isA: true, isa);
+            {
+                int kc = Math.Min(KC, k - pc);
+                if (isA) job.PackARows(0, pc, rows, kc, d + (long)padded * pc);
+                else job.PackBColumns(pc, 0, kc, cols, d + (long)padded * pc);
+            }
+        return new Packed(data, rows, cols, isA, isa);
     }
 
-    /// <summary>Packs op(B) (k x n; B stored n x k when <paramref name="transB"/>) for the selected micro-kernel.</summary>
-    internal static Packed PrepackB(bool transB, int k, int n, float* b, int ldb)
-    {
-        var isa = Selected;
-        int np = RoundUp(Math.Max(n, 1), Shape(isa).Nr);
-        var data = GC.AllocateUninitializedArray<float>(Math.Max(1, np * k), pinned: true);
-        var job = new GemmJob();
-        job.Set(false, transB, 0, n, k, 1f, null, 0, b, ldb, 0f, null, 0, isa);
-        fixed (float* d = data)
-            for (int pc = 0; pc < k; pc += KC)
-                job.PackBColumns(pc, 0, Math.Min(KC, k - pc), n, d + (long)np * pc);
-        return new Packed(data, k, n, isA: false, isa);
-    }
-
-    /// <summary><see cref="PrepackA"/> or <see cref="PrepackB"/> of a checked span (op(X) is rows x cols).</summary>
+    /// <summary><see cref="Prepack(bool, bool, int, int, float*, int)"/> of a checked span.</summary>
     internal static Packed Prepack(bool isA, bool trans, int rows, int cols, ReadOnlySpan<float> x, int ld)
     {
         if (rows < 0 || cols < 0) throw new ArgumentException($"Sgemm: expected non-negative sizes; got {rows} x {cols}");
         CheckMatrix(isA ? "A" : "B", x.Length, trans ? cols : rows, trans ? rows : cols, ld);
-        fixed (float* px = x) return isA ? PrepackA(trans, rows, cols, px, ld) : PrepackB(trans, rows, cols, px, ld);
+        fixed (float* px = x) return Prepack(isA, trans, rows, cols, px, ld);
     }
 
     /// <summary>
@@ -209,7 +204,7 @@ public static unsafe class Gemm
         /// <summary>op(A) or op(B) already packed (<see cref="Packed"/>), or null to pack it per block.</summary>
         public float* PackedA, PackedB;
 
-        /// <summary><see cref="PackA"/> and <see cref="PackB"/> for <see cref="PrepackA"/> and <see cref="PrepackB"/>.</summary>
+        /// <summary><see cref="PackA"/> and <see cref="PackB"/> for <see cref="Prepack(bool, bool, int, int, float*, int)"/>.</summary>
         public void PackARows(int ic, int pc, int mc, int kc, float* dst) => PackA(ic, pc, mc, kc, dst);
         public void PackBColumns(int pc, int jc, int kc, int nc, float* dst) => PackB(pc, jc, kc, nc, dst);
 

@@ -89,7 +89,6 @@ internal static unsafe class WinogradConv
     {
         var g = GeoOf(s);
         int groups = (s.N + g.Nb - 1) / g.Nb;
-        if (packedU is not null && packedU[0].Isa != Gemm.Selected) packedU = null;
         if (groups == 1 && Threading.NumThreads > 1 && !Threading.SerialOnThisThread)
         {
             ForwardPhased(s, g, x, u, bias, y, relu, pool2, packedU);
@@ -119,12 +118,29 @@ internal static unsafe class WinogradConv
         {
             var input = new InputPhase { S = s, G = g, X = px, V = v, T = t };
             WorkerPool.Run(input, Math.Min(s.N * s.C, 4 * threads), threads);
-            for (int xi = 0; xi < 16; xi++)
-                if (packedU != null) Gemm.Run(packedU[xi], false, (int)t, 1f, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
-                else Gemm.Run(false, false, s.O, (int)t, s.C, 1f, pu + (long)xi * s.O * s.C, s.C, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
+            Products(s, pu, packedU, v, m, (int)t, t);
             var output = new OutputPhase { S = s, G = g, M = m, T = t, Bias = pb, Y = py, Relu = relu, Pool = pool2 };
             WorkerPool.Run(output, Math.Min(s.N * s.O, 4 * threads), threads);
         }
+    }
+
+    /// <summary>
+    /// M_xi (O x tiles) = U_xi (O x C) . V_xi (C x tiles) for the 16 tile positions xi, with U packed once
+    /// (<see cref="PackTransformed"/>) when given; V and M have rows <paramref name="ld"/> apart.
+    /// </summary>
+    static void Products(in ConvShape s, float* u, Gemm.Packed[]? packedU, float* v, float* m, int tiles, long ld)
+    {
+        for (int xi = 0; xi < 16; xi++)
+            if (packedU != null) Gemm.Run(packedU[xi], false, tiles, 1f, v + xi * s.C * ld, (int)ld, 0f, m + xi * s.O * ld, (int)ld);
+            else Gemm.Run(false, false, s.O, tiles, s.C, 1f, u + (long)xi * s.O * s.C, s.C, v + xi * s.C * ld, (int)ld, 0f, m + xi * s.O * ld, (int)ld);
+    }
+
+    /// <summary>Output channel <paramref name="o"/> of image <paramref name="image"/> from its products: the plane, or its 2x2-pooled plane.</summary>
+    static void OutputPlane(in ConvShape s, in Geo g, float* m, long xiStride, float* y, int image, int o, float* bias, float* tmp, bool relu, bool pool)
+    {
+        float b = bias == null ? 0f : bias[o];
+        if (pool) OutputTransformPooled(s, g, m, xiStride, y + ((long)image * s.O + o) * PooledPlane(s), b, tmp, relu);
+        else OutputTransform(s, g, m, xiStride, y + ((long)image * s.O + o) * s.OH * s.OW, b, tmp, relu);
     }
 
     sealed class InputPhase : IParallelJob
@@ -166,9 +182,7 @@ internal static unsafe class WinogradConv
             for (int q = a; q < b; q++)
             {
                 int j = q / s.O, o = q % s.O;
-                float bias = Bias == null ? 0f : Bias[o];
-                if (Pool) OutputTransformPooled(s, g, M + (long)o * T + (long)j * g.TilesPerImage, T * s.O, Y + ((long)j * s.O + o) * PooledPlane(s), bias, tmp, Relu);
-                else OutputTransform(s, g, M + (long)o * T + (long)j * g.TilesPerImage, T * s.O, Y + ((long)j * s.O + o) * s.OH * s.OW, bias, tmp, Relu);
+                OutputPlane(s, g, M + (long)o * T + (long)j * g.TilesPerImage, T * s.O, Y, j, o, Bias, tmp, Relu, Pool);
             }
         }
     }
@@ -204,17 +218,10 @@ internal static unsafe class WinogradConv
                         Pad(s, g, X + ((long)(n0 + j) * s.C + c) * s.H * s.W, plane);
                         InputTransform(g, plane, v + (long)c * t + (long)j * g.TilesPerImage, t * s.C);
                     }
-                // M_xi (O x tiles) = U_xi (O x C) . V_xi (C x tiles), for the 16 tile positions xi.
-                for (int xi = 0; xi < 16; xi++)
-                    if (PackedU != null) Gemm.Run(PackedU[xi], false, tiles, 1f, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
-                    else Gemm.Run(false, false, s.O, tiles, s.C, 1f, U + (long)xi * s.O * s.C, s.C, v + xi * s.C * t, (int)t, 0f, m + xi * s.O * t, (int)t);
+                Products(s, U, PackedU, v, m, tiles, t);
                 for (int j = 0; j < nImg; j++)
                     for (int o = 0; o < s.O; o++)
-                    {
-                        float bias = Bias == null ? 0f : Bias[o];
-                        if (Pool) OutputTransformPooled(s, g, m + (long)o * t + (long)j * g.TilesPerImage, t * s.O, Y + ((long)(n0 + j) * s.O + o) * PooledPlane(s), bias, outp, Relu);
-                        else OutputTransform(s, g, m + (long)o * t + (long)j * g.TilesPerImage, t * s.O, Y + ((long)(n0 + j) * s.O + o) * s.OH * s.OW, bias, outp, Relu);
-                    }
+                        OutputPlane(s, g, m + (long)o * t + (long)j * g.TilesPerImage, t * s.O, Y, n0 + j, o, Bias, outp, Relu, Pool);
             }
         }
     }
@@ -232,8 +239,9 @@ internal static unsafe class WinogradConv
     public static int SideBySide(in ConvShape s)
     {
         if (s.PH != 1 || s.PW != 1 || s.OW >= 13 || s.W < 1) return 0;
-        int stride = s.W + 1, k = 16 / (int)System.Numerics.BigInteger.GreatestCommonDivisor(stride, 16);
-        while (k * stride - 1 < 13) k *= 2;
+        // The fewest images whose row (each image and its zero column) is whole groups of 8 two-wide tiles, and at least 13 wide.
+        int stride = s.W + 1, k = 2;
+        while ((k * stride) % 16 != 0 || k * stride - 1 < 13) k++;
         return k <= 8 && s.N >= k && Accepts(Virtual(s, k)) ? k : 0;
     }
 
@@ -269,7 +277,7 @@ internal static unsafe class WinogradConv
     {
         var packs = new Gemm.Packed[16];
         fixed (float* pu = u)
-            for (int xi = 0; xi < 16; xi++) packs[xi] = Gemm.PrepackA(false, s.O, s.C, pu + (long)xi * s.O * s.C, s.C);
+            for (int xi = 0; xi < 16; xi++) packs[xi] = Gemm.Prepack(true, false, s.O, s.C, pu + (long)xi * s.O * s.C, s.C);
         return packs;
     }
 

@@ -91,7 +91,7 @@ public class InferenceModelTests
     [InlineData(7, false, 7)]   // a batch: images grouped, the plain product
     public void Small_images_take_the_transposed_product(int size, bool pool, int batch)
     {
-        Assert.True(Conv2dKernel.TransposedFits(size * size, 64) || size == 9);
+        Assert.True(Conv2dKernel.TransposedFits(size * size, 64));
         var g = new Generator(10);
         var layers = new List<Module> { new Conv2d(24, 64, 3, padding: 1, generator: g), new BatchNorm2d(64), new Relu() };
         if (pool) layers.Add(new MaxPool2d(2));
