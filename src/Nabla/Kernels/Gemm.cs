@@ -172,6 +172,34 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// Columns [<paramref name="j0"/>, <paramref name="j1"/>) of C (m x n) = alpha * op(A) * op(B) + beta * C with B
+    /// prepacked, on the calling thread alone: one chunk of a kernel that splits its own work over the cores by
+    /// columns. <paramref name="j0"/> is a multiple of NR, so that the chunk starts at a micro-panel of B.
+    /// </summary>
+    internal static void RunColumns(Packed packedB, bool transA, int m, float alpha, float* a, int lda, float beta, float* c, int ldc, int j0, int j1)
+    {
+        if (packedB.IsA) throw new ArgumentException("Gemm.RunColumns: expected B prepacked; got A", nameof(packedB));
+        if (packedB.Isa != Selected)
+            throw new InvalidOperationException($"Gemm: B was packed for {packedB.Isa}, the selected micro-kernel is {Selected}");
+        int nr = Shape(Selected).Nr, n = packedB.Cols, k = packedB.Rows;
+        if (j0 < 0 || j1 > n || (j0 < j1 && j0 % nr != 0))
+            throw new ArgumentException($"Gemm.RunColumns: expected columns [j0, j1) within [0, {n}) with j0 a multiple of {nr}; got [{j0}, {j1})");
+        if (m == 0 || j1 <= j0) return;
+        if (k == 0 || alpha == 0)
+        {
+            ScaleC(m, j1 - j0, beta, c + j0, ldc);
+            return;
+        }
+        fixed (float* pp = packedB.Data)
+        {
+            var job = t_job ??= new GemmJob();
+            job.Set(transA, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, Selected);
+            job.PackedB = pp;
+            job.Columns(j0, j1);
+        }
+    }
+
     /// <summary><see cref="Run(Packed, bool, int, float, float*, int, float, float*, int)"/> on checked spans.</summary>
     internal static void SgemmPrepacked(Packed packed, bool transOther, int size, float alpha, ReadOnlySpan<float> other, int ld, float beta, Span<float> c, int ldc)
     {
@@ -239,6 +267,9 @@ public static unsafe class Gemm
                 return colPanels >= rowPanels;
             }
         }
+
+        /// <summary>All rows of C by columns [j0, j1), on this thread.</summary>
+        public void Columns(int j0, int j1) => Serial(0, _m, j0, j1);
 
         /// <summary>How many micro-panels the split dimension has: the most chunks worth making.</summary>
         public int Blocks() => SplitColumns ? (_n + _nr - 1) / _nr : (_m + _mr - 1) / _mr;

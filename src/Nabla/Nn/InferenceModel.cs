@@ -226,7 +226,7 @@ internal sealed class FoldedConv
     readonly (int H, int W) _stride, _padding, _dilation;
     readonly bool _relu, _pool;
     float[]? _winograd, _withBias;
-    Gemm.Packed[]? _winogradPacked;
+    Gemm.Packed[]? _winogradPacked, _winogradRows;
     readonly Conv2dKernel.PackedConvWeights _packed = new();
 
     FoldedConv(float[] w, float[] b, int o, int c, int kh, int kw, int groups, (int, int) stride, (int, int) padding, (int, int) dilation, bool relu, bool pool = false)
@@ -263,7 +263,14 @@ internal sealed class FoldedConv
             throw new ShapeException("max_pool2d", "an input of at least 2 x 2 for its 2 x 2 window", $"a convolution output of {s.OH} x {s.OW}");
         var y = new Tensor(_pool ? [s.N, _o, s.OH / 2, s.OW / 2] : [s.N, _o, s.OH, s.OW], clear: false);
         if (y.Numel == 0) return y;
-        if (!_pool && WinogradConv.SideBySide(s) is var k and > 0)
+        if (!_pool && WinogradConv.AcceptsTilesAsRows(s, WinogradConv.RowsMaxTiles))
+        {
+            // Few tiles (one 7 x 7 or 14 x 14 image): the tiles as the GEMM's rows, the filters packed as its B.
+            _winograd ??= WinogradConv.TransformFilters(s, _w);
+            if (_winogradRows is null || _winogradRows[0].Isa != Gemm.Selected) _winogradRows = WinogradConv.PackTransformedAsB(s, _winograd);
+            WinogradConv.ForwardTilesAsRows(s, x.Storage, _winogradRows, _b, y.Storage, _relu);
+        }
+        else if (!_pool && WinogradConv.SideBySide(s) is var k and > 0)
         {
             // A small map (ResNet's 7 x 7 layers): k images a row, so that Winograd's tile rows are filled.
             var v = WinogradConv.Virtual(s, k);

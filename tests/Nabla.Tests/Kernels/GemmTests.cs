@@ -192,6 +192,50 @@ public class GemmTests
         finally { Threading.NumThreads = savedThreads; Gemm.Selected = savedIsa; }
     }
 
+    [Theory]
+    [InlineData(16, 512, 512)]   // one 7 x 7 image's Winograd tiles as rows
+    [InlineData(49, 200, 300)]   // columns past the last whole micro-panel
+    [InlineData(3, 40, 7)]
+    public unsafe void ColumnRangesOfAPrepackedBMakeTheWholeProductBitwise(int m, int n, int k)
+    {
+        var savedIsa = Gemm.Selected;
+        try
+        {
+            foreach (var isa in new[] { savedIsa, Gemm.Isa.Vector256, Gemm.Isa.Vector128 })
+                foreach (bool ta in new[] { false, true })
+                {
+                    Gemm.Selected = isa;
+                    int nr = Gemm.Shape(isa).Nr, lda = (ta ? m : k) + 2;
+                    var a = Random((ta ? k : m) * lda, m + k);
+                    var b = Random(k * n, n);
+                    var expected = Random(m * n, 5);
+                    var actual = (float[])expected.Clone();
+                    Gemm.Sgemm(ta, false, m, n, k, 1.5f, a, lda, b, n, 0.25f, expected, n);
+                    var packed = Gemm.Prepack(isA: false, false, k, n, b, n);
+                    // Uneven ranges of whole micro-panels, the last one partial.
+                    int[] cuts = [0, Math.Min(n, nr), Math.Min(n, 3 * nr), n];
+                    fixed (float* pa = a, pc = actual)
+                        for (int i = 0; i + 1 < cuts.Length; i++)
+                            Gemm.RunColumns(packed, ta, m, 1.5f, pa, lda, 0.25f, pc, n, cuts[i], cuts[i + 1]);
+                    Assert.Equal(expected, actual);
+                }
+        }
+        finally { Gemm.Selected = savedIsa; }
+    }
+
+    [Fact]
+    public unsafe void ColumnRangesMustStartAtAMicroPanel()
+    {
+        var packed = Gemm.Prepack(isA: false, false, 4, 64, Random(4 * 64, 1), 64);
+        var c = new float[2 * 64];
+        var a = Random(2 * 4, 2);
+        int nr = Gemm.Shape(Gemm.Selected).Nr;
+        var e = Assert.Throws<ArgumentException>(() => { fixed (float* pa = a, pc = c) Gemm.RunColumns(packed, false, 2, 1f, pa, 4, 0f, pc, 64, 1, 64); });
+        Assert.Contains($"j0 a multiple of {nr}", e.Message);
+        Assert.Throws<ArgumentException>(() => { fixed (float* pa = a, pc = c) Gemm.RunColumns(packed, false, 2, 1f, pa, 4, 0f, pc, 64, 0, 65); });
+        Assert.All(c, v => Assert.Equal(0f, v)); // nothing written
+    }
+
     [Fact]
     public void PrepackedOperandForAnotherMicroKernelIsRefused()
     {

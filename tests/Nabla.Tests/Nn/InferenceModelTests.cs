@@ -116,6 +116,22 @@ public class InferenceModelTests
     }
 
     [Theory]
+    [InlineData(7, 1)]    // ResNet's 7 x 7 maps, one image: 16 tiles
+    [InlineData(7, 3)]
+    [InlineData(14, 1)]   // one 14 x 14 image: 49 tiles
+    [InlineData(9, 2)]    // odd: partial tiles at the right and bottom
+    public void Few_tiles_run_through_winograd_as_the_products_rows(int size, int batch)
+    {
+        bool hardware = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        Assert.Equal(hardware, WinogradConv.AcceptsTilesAsRows(new ConvShape(batch, 32, size, size, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1), WinogradConv.RowsMaxTiles));
+        var g = new Generator(19);
+        var model = Randomized(new Sequential(
+            new Conv2d(32, 40, 3, padding: 1, bias: false, generator: g), new BatchNorm2d(40), new Relu(),
+            new Conv2d(40, 32, 3, padding: 1, generator: g)), 20); // no batch norm, no ReLU: negative outputs kept
+        Same(model, [32, size, size], batch, 21);
+    }
+
+    [Theory]
     [InlineData(7, 8, 2)]    // ResNet's 7 x 7 maps: two images a row
     [InlineData(7, 9, 2)]    // an odd batch: the last row holds one image and zeros
     [InlineData(3, 32, 4)]

@@ -95,6 +95,41 @@ public class WinogradTests
         Near(reference.Db, actual.Db, "bias gradient");
     }
 
+    [Theory]
+    [InlineData(1, 40, 7, 7, 48, 1)]    // one 7 x 7 image: 16 tiles
+    [InlineData(3, 32, 7, 7, 40, 1)]    // several images; output channels past the last whole micro-panel
+    [InlineData(1, 32, 14, 14, 64, 1)]  // one 14 x 14 image: 49 tiles
+    [InlineData(2, 33, 5, 9, 32, 2)]    // odd sizes, padding 2
+    [InlineData(1, 32, 6, 1, 32, 1)]    // a map one pixel wide
+    public void Tiles_as_rows_are_the_tiles_as_columns_bitwise(int n, int c, int h, int w, int o, int pad)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported) return; // no Winograd there
+        int savedThreads = Threading.NumThreads;
+        try
+        {
+            var s = new ConvShape(n, c, h, w, o, 3, 3, 1, 1, pad, pad, 1, 1, 1);
+            Assert.True(WinogradConv.AcceptsTilesAsRows(s, WinogradConv.RowsMaxTiles));
+            var x = Tensor.Randn([n, c, h, w], new Generator(20)).ToArray();
+            var u = WinogradConv.TransformFilters(s, Tensor.Randn([o, c, 3, 3], new Generator(21)).ToArray());
+            var bias = Tensor.Randn([o], new Generator(22)).ToArray();
+            foreach (bool relu in new[] { false, true })
+            {
+                var expected = new float[n * o * s.OH * s.OW];
+                WinogradConv.ForwardTransformed(s, x, u, bias, expected, relu);
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    Threading.NumThreads = threads;
+                    var actual = new float[expected.Length];
+                    actual.AsSpan().Fill(float.NaN); // every output is written
+                    WinogradConv.ForwardTilesAsRows(s, x, WinogradConv.PackTransformedAsB(s, u), relu ? bias : null, actual, relu);
+                    if (!relu) for (int i = 0; i < actual.Length; i++) actual[i] += bias[i / (s.OH * s.OW) % o]; // no bias: added here, as the transform adds it
+                    Assert.Equal(expected, actual);
+                }
+            }
+        }
+        finally { Threading.NumThreads = savedThreads; }
+    }
+
     static void Near(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
