@@ -87,9 +87,16 @@ internal static unsafe class Conv2dKernel
         // as the GEMM's A operand, or as its B for the transposed product of a small image.
         bool transposed = packed is not null && wb is not null && TransposedFits(s.P, s.Og);
         Gemm.Packed[]? pa = packed?.For(s, wb ?? w, wb is not null, transposed);
+        int band = nb == 1 && !s.Pointwise && !transposed ? BandRows(s, pool2) : 0;
         fixed (float* px = x, pw = w, py = y, pwb = wb)
         fixed (float* pb = bias)
         {
+            if (band > 0)
+            {
+                var bands = new BandJob { S = s, Rows = band, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb, Relu = relu, Pool = pool2, PackedWt = pa };
+                WorkerPool.Run(bands, Math.Min(s.N * ((s.OH + band - 1) / band), MaxChunks), Threading.NumThreads);
+                return;
+            }
             var job = new ForwardJob
             {
                 S = s, Nb = nb, X = px, Wt = pw, Bias = pb, Y = py, WtBias = pwb, Relu = relu, Pool = pool2, PackedWt = pa, Transposed = transposed,
@@ -247,6 +254,74 @@ internal static unsafe class Conv2dKernel
         }
     }
 
+    /// <summary>
+    /// Output pixels of one band of a large image (<see cref="BandRows"/>): its columns and their packed copy stay in
+    /// L2. A whole-image im2col of ResNet's 224 x 224 stem writes 7.4 MB of columns, which the GEMM reads back.
+    /// </summary>
+    internal static int BandPixels { get; set; } = 512;
+
+    /// <summary>
+    /// Output rows per band when an image is large enough to be convolved in bands (at least two of
+    /// <see cref="BandPixels"/>), else 0: each band is its own im2col and GEMM. Even with pooling, so that each
+    /// band holds whole 2 x 2 windows.
+    /// </summary>
+    internal static int BandRows(in ConvShape s, bool pool)
+    {
+        if ((long)s.OH * s.OW < 2L * BandPixels) return 0;
+        int rows = Math.Max(1, BandPixels / s.OW);
+        if (pool) rows = Math.Max(2, rows & ~1);
+        return rows >= s.OH ? 0 : rows;
+    }
+
+    /// <summary>
+    /// One large image's convolution in bands of <see cref="Rows"/> output rows, each its own im2col and GEMM on
+    /// one core, the bands of every image split over the cores. Each output is the GEMM's same sums as the whole
+    /// image's product, so the result is bitwise that of <see cref="ForwardJob"/>.
+    /// </summary>
+    sealed class BandJob : IParallelJob
+    {
+        public ConvShape S;
+        public int Rows;
+        public float* X, Wt, Bias, Y, WtBias;
+        public bool Relu, Pool;
+        public Gemm.Packed[]? PackedWt;
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            var s = S;
+            int bands = (s.OH + Rows - 1) / Rows, k = s.K, p = s.P, kw = WtBias != null ? k + 1 : k;
+            var (u0, u1) = Chunks.Range(s.N * bands, chunk, chunks);
+            int most = Rows * s.OW;
+            float* col = Scratch.Get((long)(k + 1) * most + (Pool ? (long)s.Og * most : 0));
+            float* ybuf = col + (long)(k + 1) * most;
+            long pooled = (long)(s.OH / 2) * (s.OW / 2);
+            for (int u = u0; u < u1; u++)
+            {
+                int n = u / bands, r0 = u % bands * Rows, r1 = Math.Min(s.OH, r0 + Rows), bp = (r1 - r0) * s.OW;
+                for (int g = 0; g < s.G; g++)
+                {
+                    Im2Col(s, X + ((long)n * s.C + (long)g * s.Cg) * s.H * s.W, col, bp, r0, r1);
+                    float* yg = Pool ? ybuf : Y + ((long)n * s.O + (long)g * s.Og) * p + (long)r0 * s.OW;
+                    int ldc = Pool ? bp : p;
+                    float beta = 0;
+                    if (WtBias != null) new Span<float>(col + (long)k * bp, bp).Fill(1f); // the row of ones the bias column multiplies
+                    else if (Bias != null)
+                    {
+                        for (int o = 0; o < s.Og; o++) new Span<float>(yg + (long)o * ldc, bp).Fill(Bias[g * s.Og + o]);
+                        beta = 1;
+                    }
+                    if (PackedWt != null) Gemm.Run(PackedWt[g], false, bp, 1f, col, bp, beta, yg, ldc);
+                    else Gemm.Run(false, false, s.Og, bp, kw, 1f, (WtBias != null ? WtBias : Wt) + (long)g * s.Og * kw, kw, col, bp, beta, yg, ldc);
+                    for (int o = 0; o < s.Og; o++)
+                    {
+                        if (Pool) Pool2(ybuf + (long)o * bp, r1 - r0, s.OW, 0f, Relu, Y + ((long)n * s.O + (long)g * s.Og + o) * pooled + (long)(r0 / 2) * (s.OW / 2));
+                        else if (Relu) ReluInPlace(yg + (long)o * p, bp);
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>dst (cols x rows) = src (rows x cols)^T, in 8 x 8 blocks.</summary>
     static void Transpose(float* src, int rows, int cols, float* dst)
     {
@@ -262,7 +337,7 @@ internal static unsafe class Conv2dKernel
     /// <summary>The column matrix size from which one image's im2col is worth splitting over the cores.</summary>
     const long ParallelIm2ColElements = 1 << 18;
 
-    /// <summary><see cref="Im2Col"/> of one group's channels, split into channel ranges run on the worker pool.</summary>
+    /// <summary><see cref="Im2Col(in ConvShape, float*, float*, long)"/> of one group's channels, split into channel ranges run on the worker pool.</summary>
     static void ParallelIm2Col(in ConvShape s, float* x, float* col, long ld)
     {
         var job = new Im2ColJob { S = s, X = x, Col = col, Ld = ld };
@@ -487,9 +562,14 @@ internal static unsafe class Conv2dKernel
     /// <paramref name="ld"/> floats apart, so several images' columns can sit side by side.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Im2Col(in ConvShape s, float* x, float* col, long ld)
+    internal static void Im2Col(in ConvShape s, float* x, float* col, long ld) => Im2Col(s, x, col, ld, 0, s.OH);
+
+    /// <summary><see cref="Im2Col(in ConvShape, float*, float*, long)"/> of output rows [r0, r1) alone: output (r, q) at column (r − r0) OW + q.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Im2Col(in ConvShape s, float* x, float* col, long ld, int r0, int r1)
     {
         int oh = s.OH, ow = s.OW;
+        bool whole = r0 == 0 && r1 == oh;
         for (int c = 0; c < s.Cg; c++)
         {
             float* xc = x + (long)c * s.H * s.W;
@@ -498,7 +578,7 @@ internal static unsafe class Conv2dKernel
                 {
                     float* row = col + ((long)(c * s.KH + i) * s.KW + j) * ld;
                     int dj = j * s.DW - s.PW;
-                    if (s.SH == 1 && s.SW == 1 && ow == s.W)
+                    if (whole && s.SH == 1 && s.SW == 1 && ow == s.W)
                     {
                         ShiftedPlaneCopy(s, xc, row, i * s.DH - s.PH, dj);
                         continue;
@@ -506,9 +586,9 @@ internal static unsafe class Conv2dKernel
                     // Output columns whose input column lies inside the image: [owLo, owHi).
                     int owLo = dj >= 0 ? 0 : (-dj + s.SW - 1) / s.SW;
                     int owHi = Math.Clamp((s.W - dj + s.SW - 1) / s.SW, owLo, ow);
-                    for (int r = 0; r < oh; r++)
+                    for (int r = r0; r < r1; r++)
                     {
-                        float* dst = row + (long)r * ow;
+                        float* dst = row + (long)(r - r0) * ow;
                         int ih = r * s.SH - s.PH + i * s.DH;
                         if ((uint)ih >= (uint)s.H)
                         {

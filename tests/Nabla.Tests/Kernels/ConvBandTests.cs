@@ -1,0 +1,60 @@
+using Nabla.Kernels;
+
+namespace Nabla.Tests.KernelsTests;
+
+/// <summary>A large image convolved in bands of output rows equals the whole image's im2col product bitwise.</summary>
+[Collection("Globals")]
+public class ConvBandTests
+{
+    public static TheoryData<int, int, int, int, int, int, int, int, int> Shapes => new()
+    {
+        // n, c, h, w, o, k, stride, pad, groups
+        { 1, 3, 64, 64, 16, 7, 2, 3, 1 },   // a stem: 32 x 32 outputs
+        { 3, 3, 67, 61, 8, 7, 2, 3, 1 },    // odd sizes: a last band of fewer rows, a last pooling row dropped
+        { 2, 4, 33, 40, 6, 3, 1, 1, 2 },    // stride 1, groups
+        { 1, 2, 30, 600, 5, 3, 1, 0, 1 },   // rows wider than a band: one row a band (two with pooling)
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Bands_give_the_whole_images_result_bitwise(int n, int c, int h, int w, int o, int k, int stride, int pad, int groups)
+    {
+        int saved = Conv2dKernel.BandPixels, savedThreads = Threading.NumThreads;
+        try
+        {
+            var s = new ConvShape(n, c, h, w, o, k, k, stride, stride, pad, pad, 1, 1, groups);
+            var x = Tensor.Randn([n, c, h, w], new Generator(1)).ToArray();
+            var wt = Tensor.Randn([o, c / groups, k, k], new Generator(2)).ToArray();
+            var bias = Tensor.Randn([o], new Generator(3)).ToArray();
+            float[]? wb = groups == 1 ? Conv2dKernel.WeightsWithBias(s, wt, bias) : null;
+            foreach (bool pool in new[] { false, true })
+                foreach (bool relu in new[] { false, true })
+                    foreach (bool prepacked in new[] { false, true })
+                    {
+                        int size = n * o * (pool ? (s.OH / 2) * (s.OW / 2) : s.P);
+                        Conv2dKernel.BandPixels = int.MaxValue / 4;
+                        Assert.Equal(0, Conv2dKernel.BandRows(s, pool));
+                        var expected = new float[size];
+                        Conv2dKernel.ForwardGemm(s, x, wt, bias, wb, expected, relu, pool, prepacked ? new Conv2dKernel.PackedConvWeights() : null);
+                        Conv2dKernel.BandPixels = 512;
+                        int rows = Conv2dKernel.BandRows(s, pool);
+                        Assert.InRange(rows, 1, s.OH - 1);
+                        if (pool) Assert.Equal(0, rows % 2);
+                        foreach (int threads in new[] { 1, 2, 3 })
+                        {
+                            Threading.NumThreads = threads;
+                            var actual = new float[size];
+                            actual.AsSpan().Fill(float.NaN); // every output is written
+                            Conv2dKernel.ForwardGemm(s, x, wt, bias, wb, actual, relu, pool, prepacked ? new Conv2dKernel.PackedConvWeights() : null);
+                            Assert.Equal(expected, actual);
+                        }
+                        Threading.NumThreads = savedThreads;
+                    }
+        }
+        finally
+        {
+            Conv2dKernel.BandPixels = saved;
+            Threading.NumThreads = savedThreads;
+        }
+    }
+}
