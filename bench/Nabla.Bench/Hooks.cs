@@ -34,7 +34,7 @@ static class HookWorkload
                     var x = Tensor.Randn([batch, .. inShape], g);
                     var y = Tensor.Randint(0, 10, [batch], g);
                     var loss = new CrossEntropyLoss();
-                    var (rate, _) = TrainingWorkloads.Rate(() =>
+                    var (rate, _, _) = TrainingWorkloads.Rate(() =>
                     {
                         using var scope = TensorScope.Begin();
                         optimizer.ZeroGrad();

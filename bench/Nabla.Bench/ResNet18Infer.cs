@@ -42,7 +42,7 @@ static class ResNet18Infer
             var x = Tensor.Randn([batch, 3, 224, 224], new Generator(0));
             foreach (var (path, forward) in new (string, Func<Tensor, Tensor>)[] { ("forward", model.Forward), ("for_inference", prepared.Forward) })
             {
-                var (rate, bytes) = TrainingWorkloads.Rate(() =>
+                var (rate, bytes, median) = TrainingWorkloads.Rate(() =>
                 {
                     using var scope = TensorScope.Begin();
                     using var noGrad = Autograd.NoGrad();
@@ -52,7 +52,8 @@ static class ResNet18Infer
                 TrainingWorkloads.Emit(new
                 {
                     engine = "nabla", workload = "resnet18_infer", path, batch, threads = Threading.NumThreads,
-                    samples_per_s = Math.Round(rate * batch, 1), gflops_effective = Math.Round(gflops, 1),
+                    samples_per_s = Math.Round(rate * batch, 1),
+                    samples_per_s_median = Math.Round(median * batch, 1), gflops_effective = Math.Round(gflops, 1),
                     fraction_of_fma_peak = FlopCount.OfPeak(gflops), bytes_per_step = bytes,
                 });
             }

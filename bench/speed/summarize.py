@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Medians over rounds of bench/speed/run.sh's JSON lines: one row per workload and batch, Nabla against ONNX Runtime and libtorch."""
+"""Medians over rounds of bench/speed/run.sh's JSON lines: one row per workload and batch, Nabla against ONNX Runtime and libtorch.
+
+ONNX Runtime's anchor reports the median of its runs' own rates; libtorch's, the rate over its seconds. Each ratio compares
+Nabla's figure of the same kind: samples_per_s_median against ONNX Runtime, samples_per_s against libtorch."""
 import json, os, statistics, sys
 
 out = sys.argv[1]
@@ -19,18 +22,21 @@ for engine_file in ["nabla.jsonl", "onnxruntime.jsonl", "libtorch.jsonl"]:
             continue
         key = (w, d.get("batch", ""), d["engine"] + ("" if d.get("path", "for_inference") == "for_inference" else " (" + d["path"] + ")"))
         rows.setdefault(key, []).append(d["samples_per_s"])
+        if "samples_per_s_median" in d:
+            rows.setdefault(key[:2] + (key[2] + " median",), []).append(d["samples_per_s_median"])
 med = {k: statistics.median(v) for k, v in rows.items()}
 peak = med.get(("fma_peak", 2, ""), float("nan"))
 print(f"fma_peak (2 threads): {peak:.0f} GFLOPS; rounds: {max(len(v) for v in rows.values())}")
-print("| workload | batch | Nabla | ONNX Runtime | libtorch | Nabla / ORT | Nabla / libtorch |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
+print("| workload | batch | Nabla | Nabla, median step | ONNX Runtime (median run) | libtorch | Nabla / ORT (medians) | Nabla / libtorch |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for (w, b) in sorted({(k[0], k[1]) for k in med if k[0] not in ("fma_peak", "gemm")}, key=str):
     n, o, t = med.get((w, b, "nabla")), med.get((w, b, "onnxruntime")), med.get((w, b, "libtorch"))
+    nm = med.get((w, b, "nabla median"))
     unprepared = med.get((w, b, "nabla (forward)"))
     f = lambda v: "—" if v is None else f"{v:,.1f}"
     r = lambda a, c: "—" if a is None or c is None else f"{a / c:.2f}"
     extra = f" ({f(unprepared)} unprepared)" if unprepared else ""
-    print(f"| {w} | {b} | {f(n)}{extra} | {f(o)} | {f(t)} | {r(n, o)} | {r(n, t)} |")
+    print(f"| {w} | {b} | {f(n)}{extra} | {f(nm)} | {f(o)} | {f(t)} | {r(nm if nm is not None else n, o)} | {r(n, t)} |")
 print()
 print("| gemm n | GFLOPS | of fma_peak |")
 print("| --- | --- | --- |")
