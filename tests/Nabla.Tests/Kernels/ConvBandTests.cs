@@ -2,7 +2,7 @@ using Nabla.Kernels;
 
 namespace Nabla.Tests.KernelsTests;
 
-/// <summary>A large image convolved in bands of output rows equals the whole image's im2col product bitwise.</summary>
+/// <summary>A large image convolved in bands of output rows equals the whole image's im2col product bitwise (band sizes scaled down to test sizes).</summary>
 [Collection("Globals")]
 public class ConvBandTests
 {
@@ -11,9 +11,18 @@ public class ConvBandTests
         // n, c, h, w, o, k, stride, pad, groups
         { 1, 3, 64, 64, 16, 7, 2, 3, 1 },   // a stem: 32 x 32 outputs
         { 3, 3, 67, 61, 8, 7, 2, 3, 1 },    // odd sizes: a last band of fewer rows, a last pooling row dropped
-        { 2, 4, 33, 40, 6, 3, 1, 1, 2 },    // stride 1, groups
+        { 2, 16, 33, 40, 6, 3, 1, 1, 2 },   // stride 1, groups
         { 1, 2, 30, 600, 5, 3, 1, 0, 1 },   // rows wider than a band: one row a band (two with pooling)
     };
+
+    [Fact]
+    public void Only_images_whose_columns_outgrow_the_cache_take_bands()
+    {
+        Assert.Equal(512, Conv2dKernel.BandPixels);
+        Assert.Equal(4, Conv2dKernel.BandRows(new ConvShape(1, 3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 1, 1, 1), pool: false)); // ResNet's stem: 7.4 MB of columns
+        Assert.Equal(0, Conv2dKernel.BandRows(new ConvShape(64, 16, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1), pool: false)); // ResNet-8's: 0.6 MB
+        Assert.Equal(0, Conv2dKernel.BandRows(new ConvShape(1, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1), pool: true)); // Fashion-MNIST's first layer
+    }
 
     [Theory]
     [MemberData(nameof(Shapes))]
@@ -36,7 +45,7 @@ public class ConvBandTests
                         Assert.Equal(0, Conv2dKernel.BandRows(s, pool));
                         var expected = new float[size];
                         Conv2dKernel.ForwardGemm(s, x, wt, bias, wb, expected, relu, pool, prepacked ? new Conv2dKernel.PackedConvWeights() : null);
-                        Conv2dKernel.BandPixels = 512;
+                        Conv2dKernel.BandPixels = 64; // small test images: bands from 64 pixels and 64K floats of columns
                         int rows = Conv2dKernel.BandRows(s, pool);
                         Assert.InRange(rows, 1, s.OH - 1);
                         if (pool) Assert.Equal(0, rows % 2);
