@@ -74,8 +74,7 @@ internal static class InferenceFolding
                         var c = args[1]!.AsTensor();
                         if (!a.SameShape(c)) return [OnnxValue.Of(Tensor.Relu(original(ctx, args)[0].AsTensor()))];
                         var y = new Tensor((int[])a.Dims.Clone(), clear: false);
-                        System.Numerics.Tensors.TensorPrimitives.Add(a.Data, c.Data, y.Span);
-                        System.Numerics.Tensors.TensorPrimitives.Max(y.Span, 0f, y.Span);
+                        Kernels.Activation.AddRelu(a.Data, c.Data, y.Span);
                         return [OnnxValue.Of(y)];
                     },
                 });

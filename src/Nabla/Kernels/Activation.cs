@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 
 namespace Nabla.Kernels;
 
-/// <summary>Fused element-wise backward kernels of activations: one pass, no temporaries.</summary>
+/// <summary>Element-wise kernels of activations, fused and parallel for large tensors: one pass, no temporaries.</summary>
 internal static unsafe class Activation
 {
     /// <summary>y = max(x, 0), in parallel for large tensors.</summary>
@@ -18,6 +18,29 @@ internal static unsafe class Activation
 
         public readonly void Run(int start, int length) =>
             System.Numerics.Tensors.TensorPrimitives.Max(new ReadOnlySpan<float>(X + start, length), 0f, new Span<float>(Y + start, length));
+    }
+
+    /// <summary>
+    /// y = max(a + b, 0), a residual block's sum and ReLU, in parallel for large tensors; each chunk's sum is
+    /// still in cache when the ReLU reads it back. <paramref name="y"/> may be <paramref name="a"/> itself.
+    /// </summary>
+    public static void AddRelu(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        if (a.Length != y.Length || b.Length != y.Length)
+            throw new ArgumentException($"AddRelu: expected three spans of one length; got {a.Length}, {b.Length} and {y.Length}");
+        fixed (float* pa = a, pb = b, py = y) ParallelRange.Run(y.Length, new AddReluBody { A = pa, B = pb, Y = py });
+    }
+
+    struct AddReluBody : IRangeBody
+    {
+        public float* A, B, Y;
+
+        public readonly void Run(int start, int length)
+        {
+            var y = new Span<float>(Y + start, length);
+            System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(A + start, length), new ReadOnlySpan<float>(B + start, length), y);
+            System.Numerics.Tensors.TensorPrimitives.Max(y, 0f, y);
+        }
     }
 
     /// <summary>The ReLU gradient from the saved output, in parallel for large tensors.</summary>

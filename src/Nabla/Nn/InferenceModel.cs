@@ -173,8 +173,7 @@ internal static class InferencePlanner
             var h = conv2.Run(conv1.Run(x));
             var shortcut = down is null ? x : down.Run(x);
             var hs = h.Span;
-            TensorPrimitives.Add(hs, shortcut.Data, hs);
-            TensorPrimitives.Max(hs, 0f, hs);
+            Activation.AddRelu(hs, shortcut.Data, hs);
             return h;
         };
     }
