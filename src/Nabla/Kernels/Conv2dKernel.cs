@@ -428,7 +428,7 @@ internal static unsafe class Conv2dKernel
             var job = new BackwardJob
             {
                 S = s, Nb = nb, X = px, Wt = pw, Dy = pdy, Dx = pdx, WantW = dw is not null, WantB = db is not null,
-                Partials = ppart, PartialSize = partSize,
+                Partials = ppart, PartialSize = partSize, Band = nb == 1 && dx is null ? BandRows(s, pool: false) : 0,
             };
             WorkerPool.Run(job, chunks, Threading.NumThreads);
         }
@@ -473,6 +473,11 @@ internal static unsafe class Conv2dKernel
         public float* X, Wt, Dy, Dx, Partials;
         public long PartialSize;
         public bool WantW, WantB;
+        /// <summary>
+        /// Output rows per band of a large image's weight gradient (0: the whole image), as its forward takes them
+        /// (<see cref="BandRows"/>): with no input gradient to compute, each band's columns are made and used in cache.
+        /// </summary>
+        public int Band;
 
         public void RunChunk(int chunk, int chunks)
         {
@@ -516,17 +521,32 @@ internal static unsafe class Conv2dKernel
                     if (WantW)
                     {
                         float* b;
-                        if (direct && s.Pointwise) b = X + ((long)n0 * s.C + (long)g * s.Cg) * s.H * s.W;
+                        if (direct && Band > 0 && !s.Pointwise)
+                        {
+                            float* xg = X + ((long)n0 * s.C + (long)g * s.Cg) * s.H * s.W;
+                            for (int r0 = 0; r0 < s.OH; r0 += Band)
+                            {
+                                int r1 = Math.Min(s.OH, r0 + Band), bp = (r1 - r0) * s.OW;
+                                Im2Col(s, xg, col, bp, r0, r1);
+                                float* dyb = dyg + (long)r0 * s.OW; // the band's outputs: rows of bp floats, P apart
+                                if (transposedDw) Gemm.Run(false, true, k, s.Og, bp, 1f, col, bp, dyb, p, 1f, dwtBuf + (long)g * k * s.Og, s.Og);
+                                else Gemm.Run(false, true, s.Og, k, bp, 1f, dyb, p, col, bp, 1f, pw + (long)g * s.Og * k, k);
+                            }
+                        }
                         else
                         {
-                            for (int j = 0; j < nImg; j++)
-                                Im2Col(s, X + ((long)(n0 + j) * s.C + (long)g * s.Cg) * s.H * s.W, col + (long)j * p, cols);
-                            b = col;
+                            if (direct && s.Pointwise) b = X + ((long)n0 * s.C + (long)g * s.Cg) * s.H * s.W;
+                            else
+                            {
+                                for (int j = 0; j < nImg; j++)
+                                    Im2Col(s, X + ((long)(n0 + j) * s.C + (long)g * s.Cg) * s.H * s.W, col + (long)j * p, cols);
+                                b = col;
+                            }
+                            if (transposedDw) // dW_g^T += columns (K x cols) . dY_g^T (cols x Og)
+                                Gemm.Run(false, true, k, s.Og, cols, 1f, b, cols, dyg, cols, 1f, dwtBuf + (long)g * k * s.Og, s.Og);
+                            else // dW_g += dY_g (Og x cols) . columns^T (cols x K)
+                                Gemm.Run(false, true, s.Og, k, cols, 1f, dyg, cols, b, cols, 1f, pw + (long)g * s.Og * k, k);
                         }
-                        if (transposedDw) // dW_g^T += columns (K x cols) . dY_g^T (cols x Og)
-                            Gemm.Run(false, true, k, s.Og, cols, 1f, b, cols, dyg, cols, 1f, dwtBuf + (long)g * k * s.Og, s.Og);
-                        else // dW_g += dY_g (Og x cols) . columns^T (cols x K)
-                            Gemm.Run(false, true, s.Og, k, cols, 1f, dyg, cols, b, cols, 1f, pw + (long)g * s.Og * k, k);
                     }
                     if (WantB)
                         for (int o = 0; o < s.Og; o++) pb[g * s.Og + o] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyg + (long)o * cols, cols));
