@@ -327,7 +327,7 @@ internal static unsafe class WinogradConv
         int rows = s.N * g.TH * g.TW;
         float* v = Scratch.GetSecond(16L * rows * (s.C + s.O));
         float* m = v + 16L * s.C * rows;
-        int threads = Threading.NumThreads, panels = (s.O + Gemm.Shape(Gemm.Selected).Nr - 1) / Gemm.Shape(Gemm.Selected).Nr;
+        int threads = Threading.NumThreads, nr = Gemm.Shape(Gemm.Selected).Nr, panels = (s.O + nr - 1) / nr;
         fixed (float* px = x, py = y)
         fixed (float* pb = bias)
         {
