@@ -103,8 +103,23 @@ public static unsafe class Gemm
     /// </summary>
     internal sealed class Packed
     {
-        internal Packed(float[] data, int rows, int cols, bool isA, Isa isa) => (Data, Rows, Cols, IsA, Isa) = (data, rows, cols, isA, isa);
-        internal float[] Data { get; }
+        /// <summary>
+        /// The panels, in a pinned array (it never moves) from its first 64-byte boundary, as the per-call packing buffers
+        /// are: the micro-kernel's 64-byte vector loads of B then never straddle two cache lines. A managed array's data
+        /// starts 16 bytes into its object, wherever the object lands.
+        /// </summary>
+        readonly float[] _storage;
+
+        internal Packed(int floats, int rows, int cols, bool isA, Isa isa)
+        {
+            (Rows, Cols, IsA, Isa) = (rows, cols, isA, isa);
+            _storage = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
+            float* p = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
+            Data = (float*)(((nint)p + 63) & ~(nint)63);
+        }
+
+        /// <summary>The first packed float, 64-byte aligned; valid as long as this object lives.</summary>
+        internal float* Data { get; }
         /// <summary>op(X)'s rows and columns: m x k for A, k x n for B.</summary>
         internal int Rows { get; }
         internal int Cols { get; }
@@ -122,18 +137,18 @@ public static unsafe class Gemm
         var isa = Selected;
         var (mr, nr) = Shape(isa);
         int k = isA ? cols : rows, padded = isA ? RoundUp(Math.Max(rows, 1), mr) : RoundUp(Math.Max(cols, 1), nr);
-        var data = GC.AllocateUninitializedArray<float>(Math.Max(1, padded * k), pinned: true);
+        var packed = new Packed(Math.Max(1, padded * k), rows, cols, isA, isa);
         var job = new GemmJob();
         if (isA) job.Set(trans, false, rows, 0, cols, 1f, x, ld, null, 0, 0f, null, 0, isa);
         else job.Set(false, trans, 0, cols, rows, 1f, null, 0, x, ld, 0f, null, 0, isa);
-        fixed (float* d = data)
-            for (int pc = 0; pc < k; pc += KC)
-            {
-                int kc = Math.Min(KC, k - pc);
-                if (isA) job.PackARows(0, pc, rows, kc, d + (long)padded * pc);
-                else job.PackBColumns(pc, 0, kc, cols, d + (long)padded * pc);
-            }
-        return new Packed(data, rows, cols, isA, isa);
+        float* d = packed.Data;
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            int kc = Math.Min(KC, k - pc);
+            if (isA) job.PackARows(0, pc, rows, kc, d + (long)padded * pc);
+            else job.PackBColumns(pc, 0, kc, cols, d + (long)padded * pc);
+        }
+        return packed;
     }
 
     /// <summary><see cref="Prepack(bool, bool, int, int, float*, int)"/> of a checked span.</summary>
@@ -161,7 +176,7 @@ public static unsafe class Gemm
             ScaleC(m, n, beta, c, ldc);
             return;
         }
-        fixed (float* pp = packed.Data)
+        float* pp = packed.Data;
         {
             var job = t_job ??= new GemmJob();
             if (packed.IsA) job.Set(false, false, m, n, k, alpha, null, 0, other, ld, beta, c, ldc, Selected);
@@ -170,6 +185,7 @@ public static unsafe class Gemm
             else job.PackedB = pp;
             Dispatch(job, m, n, k);
         }
+        GC.KeepAlive(packed); // its pinned panels, read through pp
     }
 
     /// <summary>
@@ -191,13 +207,14 @@ public static unsafe class Gemm
             ScaleC(m, j1 - j0, beta, c + j0, ldc);
             return;
         }
-        fixed (float* pp = packedB.Data)
+        float* pp = packedB.Data;
         {
             var job = t_job ??= new GemmJob();
             job.Set(transA, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, Selected);
             job.PackedB = pp;
             job.Columns(j0, j1);
         }
+        GC.KeepAlive(packedB);
     }
 
     /// <summary><see cref="Run(Packed, bool, int, float, float*, int, float, float*, int)"/> on checked spans.</summary>

@@ -224,6 +224,17 @@ public class GemmTests
     }
 
     [Fact]
+    public unsafe void PrepackedPanelsStartOnACacheLine()
+    {
+        foreach (var (rows, cols) in new[] { (1, 1), (3, 7), (64, 147), (512, 4609) })
+            foreach (bool isA in new[] { false, true })
+            {
+                var packed = Gemm.Prepack(isA, false, rows, cols, Random(rows * cols, rows + cols), cols);
+                Assert.Equal(0, (long)packed.Data & 63);
+            }
+    }
+
+    [Fact]
     public unsafe void ColumnRangesMustStartAtAMicroPanel()
     {
         var packed = Gemm.Prepack(isA: false, false, 4, 64, Random(4 * 64, 1), 64);
