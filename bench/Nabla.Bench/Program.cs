@@ -4,8 +4,9 @@
 // training step as 3x the forward) and fraction_of_fma_peak. Workloads: gemm (square n = 128..2048, as the libtorch anchor),
 // mlp_train, cnn_train, resnet8_train, resnet18_train (torchvision's ResNet-18, batch 32, SGD with momentum),
 // cnn_infer (the models of shared/BENCHMARKS.md, with bytes_per_step), resnet18_infer (ML.NET's pretrained
-// ResNet-18 imported from ONNX, batch 1 and 32, as the ONNX Runtime anchor runs it), gemm_skinny (the shapes of training
-// steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
+// ResNet-18 imported from ONNX, batch 1 and 32, as the ONNX Runtime anchor runs it), resnet18_infer_placement (batch 1
+// in half-second intervals, each with the round trip of a cache line between two threads: where the host put the two
+// cores), gemm_skinny (the shapes of training steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
 // processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM), loader (augmented
 // Fashion-MNIST batches through Nabla.Vision and the DataLoader, workers 2, 1 and 0), hooks (training steps
 // with no module hook ever, hooks registered and removed, and no-op hooks on every module). No name: all.
@@ -30,6 +31,7 @@ var workloads = new Dictionary<string, Action<double>>
     ["resnet18_infer"] = ResNet18Infer.Run,
     ["resnet18_train"] = TrainingWorkloads.ResNet18Train,
     ["resnet18_infer_profile"] = ResNet18Infer.Profile, // needs NABLA_PROFILE=1
+    ["resnet18_infer_placement"] = ResNet18Infer.Placement,
     ["profile"] = TrainingWorkloads.Profile, // needs NABLA_PROFILE=1
     ["loader"] = LoaderWorkload.Run,
     ["hooks"] = HookWorkload.Run,

@@ -32,6 +32,40 @@ static class ResNet18Infer
         }
     }
 
+    /// <summary>
+    /// Batch 1, prepared, in half-second intervals, each between two measures of <see cref="CoreLatency"/>:
+    /// which of the host's placements of the two cores each interval ran in (docs/performance.md).
+    /// </summary>
+    public static void Placement(double seconds)
+    {
+        var model = Pretrained.ResNet18ImageNet();
+        model.Eval();
+        var prepared = model.ForInference(3, 224, 224);
+        var x = Tensor.Randn([1, 3, 224, 224], new Generator(0));
+        void Step()
+        {
+            using var scope = TensorScope.Begin();
+            using var noGrad = Autograd.NoGrad();
+            prepared.Forward(x);
+        }
+        for (int i = 0; i < 3; i++) Step();
+        var total = System.Diagnostics.Stopwatch.StartNew();
+        for (int interval = 0; total.Elapsed.TotalSeconds < seconds; interval++)
+        {
+            double before = CoreLatency.RoundTripNs();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            int n = 0;
+            while (sw.Elapsed.TotalSeconds < 0.5) { Step(); n++; }
+            double rate = n / sw.Elapsed.TotalSeconds;
+            double after = CoreLatency.RoundTripNs();
+            TrainingWorkloads.Emit(new
+            {
+                engine = "nabla", workload = "resnet18_infer_placement", batch = 1, threads = Threading.NumThreads, interval,
+                samples_per_s = Math.Round(rate, 1), round_trip_ns_before = Math.Round(before), round_trip_ns_after = Math.Round(after),
+            });
+        }
+    }
+
     public static void Run(double seconds)
     {
         var model = Pretrained.ResNet18ImageNet();
