@@ -14,9 +14,20 @@ internal interface IParallelJob
 /// microsecond to dispatch, then parks on a semaphore. Dispatch allocates nothing.
 /// </summary>
 /// <remarks>
-/// The claim counter carries the job's generation in its high 32 bits, so a worker that wakes late
-/// can never claim a chunk of a job that has finished. A call made while another is in flight
-/// (another thread, or nested) runs serially on its caller.
+/// <para>
+/// The caller claims chunks from the front of the job and the workers from its back, so each core keeps
+/// to its own end of every job: consecutive kernels that split the same way (an activation's channels,
+/// say) find most of their half on the core that wrote it. Cache lines that move between cores are dear
+/// when a host puts the two cores on different last-level caches (about 340 ns for a round trip against 80
+/// on one EPYC CCX): ResNet-18 at batch 1 then ran 4.8% faster than with both claiming from the front,
+/// 1.6% with the cores together (in-process alternation, bench resnet18_infer_placement's measure).
+/// </para>
+/// <para>
+/// The claim word carries the job's generation in its high 32 bits, so a worker that wakes late can never
+/// claim a chunk of a job that has finished, and the next front and back chunk in 16 bits each; a job of
+/// more chunks runs them in up to 65,535 groups. A call made while another is in flight (another thread, or
+/// nested) runs serially on its caller.
+/// </para>
 /// </remarks>
 internal static class WorkerPool
 {
@@ -32,10 +43,28 @@ internal static class WorkerPool
     static IParallelJob? s_job;
     static int s_chunks;
     static int s_generation;
-    static long s_claim;     // (generation << 32) | next chunk
+    static long s_claim;     // (generation << 32) | (next front chunk << 16) | (one past the next back chunk)
     static int s_done;
     static int s_busy;
     static Exception? s_error;
+
+    /// <summary>The most chunks the claim word counts; a larger job's chunks run in this many groups.</summary>
+    internal const int MaxClaims = 0xFFFF;
+
+    static readonly Groups s_groups = new();
+
+    /// <summary>A job of more than <see cref="MaxClaims"/> chunks as groups of consecutive chunks.</summary>
+    sealed class Groups : IParallelJob
+    {
+        public IParallelJob? Job;
+        public int Count;
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            var (a, b) = Chunks.Range(Count, chunk, chunks);
+            for (int c = a; c < b; c++) Job!.RunChunk(c, Count);
+        }
+    }
 
     /// <summary>Spin iterations (of Thread.SpinWait(8)) before an idle worker parks: tens of microseconds.</summary>
     const int SpinIterations = 4000;
@@ -50,6 +79,11 @@ internal static class WorkerPool
         }
         try
         {
+            if (chunks > MaxClaims)
+            {
+                (s_groups.Job, s_groups.Count) = (job, chunks);
+                (job, chunks) = (s_groups, MaxClaims);
+            }
             int helpers = Math.Min(threads, chunks) - 1;
             EnsureWorkers(helpers);
             s_job = job;
@@ -57,15 +91,16 @@ internal static class WorkerPool
             s_error = null;
             Volatile.Write(ref s_done, 0);
             int gen = s_generation + 1;
-            Volatile.Write(ref s_claim, (long)gen << 32);
+            Volatile.Write(ref s_claim, ((long)gen << 32) | (uint)chunks);
             Volatile.Write(ref s_generation, gen); // publishes the job to spinning workers
             var workers = s_workers;
             for (int w = 0; w < helpers; w++)
                 if (Interlocked.CompareExchange(ref workers[w].Parked, 0, 1) == 1) workers[w].Wake.Release();
-            Work(gen);
+            Work(gen, fromBack: false);
             var spin = new SpinWait();
             while (Volatile.Read(ref s_done) != chunks) spin.SpinOnce(-1);
             s_job = null;
+            s_groups.Job = null;
             if (s_error is { } e) throw new AggregateException("A kernel worker failed", e);
         }
         finally
@@ -74,16 +109,20 @@ internal static class WorkerPool
         }
     }
 
-    /// <summary>Claims and runs chunks of generation <paramref name="gen"/> until none are left.</summary>
-    static void Work(int gen)
+    /// <summary>
+    /// Claims and runs chunks of generation <paramref name="gen"/> until none are left: the next from the
+    /// front (the caller), or from the back (a worker).
+    /// </summary>
+    static void Work(int gen, bool fromBack)
     {
         while (true)
         {
             long cur = Volatile.Read(ref s_claim);
             if ((int)(cur >> 32) != gen) return;
-            int next = (int)cur;
-            if (next >= s_chunks) return;
-            if (Interlocked.CompareExchange(ref s_claim, cur + 1, cur) != cur) continue;
+            int front = (int)(cur >> 16) & 0xFFFF, back = (int)cur & 0xFFFF;
+            if (front >= back) return;
+            int next = fromBack ? back - 1 : front;
+            if (Interlocked.CompareExchange(ref s_claim, fromBack ? cur - 1 : cur + (1 << 16), cur) != cur) continue;
             // A claimed chunk keeps the job from completing, so s_job is still this generation's.
             try { s_job!.RunChunk(next, s_chunks); }
             catch (Exception e) { s_error = e; }
@@ -130,7 +169,7 @@ internal static class WorkerPool
                 spins = 0;
             }
             seen = Volatile.Read(ref s_generation);
-            Work(seen);
+            Work(seen, fromBack: true);
         }
     }
 }
