@@ -12,7 +12,11 @@ dotnet build bench/Nabla.Bench -c Release -v q -nologo >/dev/null
 B() { dotnet bench/Nabla.Bench/bin/Release/net10.0/Nabla.Bench.dll "$@"; }
 for r in $(seq 1 "$rounds"); do
   echo "{\"round\":$r,\"utc\":\"$(date -u +%FT%TZ)\",\"commit\":\"$(git rev-parse --short HEAD)\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >> "$out/nabla.jsonl"
+  # The round trip of a cache line between the two cores before each engine: ~80 ns when the host put them on one
+  # last-level cache, ~340 when not (docs/performance.md, "Where the two cores are").
+  B core_latency --seconds 0.5 | sed "s/^{/{\"round\":$r,\"before\":\"nabla\",/" >> "$out/nabla.jsonl"
   B gemm cnn_infer resnet18_infer resnet18_train cnn_train mlp_train --seconds 3 | sed "s/^{/{\"round\":$r,/" >> "$out/nabla.jsonl"
+  B core_latency --seconds 0.5 | sed "s/^{/{\"round\":$r,\"before\":\"onnxruntime\",/" >> "$out/nabla.jsonl"
   ../shared/anchors/onnxruntime/run.sh cnn_infer resnet18_infer | sed "s/^{/{\"round\":$r,/" >> "$out/onnxruntime.jsonl"
   if [ "$(id -u)" = 0 ]; then ../shared/anchors/libtorch/run.sh resnet18_infer resnet18_train cnn_train | sed "s/^{/{\"round\":$r,/" >> "$out/libtorch.jsonl" || true; fi
 done

@@ -11,9 +11,14 @@ def load(name):
     return [json.loads(l) for l in open(path) if l.startswith("{") and '"workload"' in l] if os.path.exists(path) else []
 
 rows = {}
+latency = {}
+per_round = {}  # engine -> [(round, ResNet-18 batch-1 rate)]  # (round, engine about to run) -> round trip of a cache line between the cores, ns
 for engine_file in ["nabla.jsonl", "onnxruntime.jsonl", "libtorch.jsonl"]:
     for d in load(engine_file):
         w = d["workload"]
+        if w == "core_latency":
+            latency[(d.get("round", 0), d.get("before", ""))] = d["round_trip_ns"]
+            continue
         if w == "fma_peak":
             rows.setdefault(("fma_peak", d["threads"], ""), []).append(d["gflops"])
             continue
@@ -22,6 +27,8 @@ for engine_file in ["nabla.jsonl", "onnxruntime.jsonl", "libtorch.jsonl"]:
             continue
         key = (w, d.get("batch", ""), d["engine"] + ("" if d.get("path", "for_inference") == "for_inference" else " (" + d["path"] + ")"))
         rows.setdefault(key, []).append(d["samples_per_s"])
+        if w == "resnet18_infer" and d.get("batch") == 1 and key[2] in ("nabla", "onnxruntime"):
+            per_round.setdefault(key[2], []).append((d.get("round", 0), d.get("samples_per_s_median", d["samples_per_s"])))
         if "samples_per_s_median" in d:
             rows.setdefault(key[:2] + (key[2] + " median",), []).append(d["samples_per_s_median"])
 med = {k: statistics.median(v) for k, v in rows.items()}
@@ -42,3 +49,9 @@ print("| gemm n | GFLOPS | of fma_peak |")
 print("| --- | --- | --- |")
 for (w, n, _), v in sorted((k, v) for k, v in med.items() if k[0] == "gemm"):
     print(f"| {n} | {v:.1f} | {v / peak:.2f} |")
+if latency:
+    print()
+    print("ResNet-18 at batch 1 by round, with the round trip between the cores measured just before the engine ran")
+    print("(~80 ns: one last-level cache; ~340 ns: two):")
+    for engine, runs in sorted(per_round.items()):
+        print(f"- {engine}: " + ", ".join(f"{rate:,.1f} ({latency.get((rnd, engine), float('nan')):.0f} ns)" for rnd, rate in runs))
