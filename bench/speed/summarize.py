@@ -33,7 +33,8 @@ for engine_file in ["nabla.jsonl", "onnxruntime.jsonl", "libtorch.jsonl"]:
             rows.setdefault(key[:2] + (key[2] + " median",), []).append(d["samples_per_s_median"])
 med = {k: statistics.median(v) for k, v in rows.items()}
 peak = med.get(("fma_peak", 2, ""), float("nan"))
-print(f"fma_peak (2 threads): {peak:.0f} GFLOPS; rounds: {max(len(v) for v in rows.values())}")
+rounds = {d["round"] for f in ["nabla.jsonl", "onnxruntime.jsonl", "libtorch.jsonl"] for d in load(f) if "round" in d}
+print(f"fma_peak (2 threads): {peak:.0f} GFLOPS; rounds: {len(rounds)}")
 print("| workload | batch | Nabla | Nabla, median step | ONNX Runtime (median run) | libtorch | Nabla / ORT (medians) | Nabla / libtorch |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for (w, b) in sorted({(k[0], k[1]) for k in med if k[0] not in ("fma_peak", "gemm")}, key=str):
