@@ -6,7 +6,8 @@
 // cnn_infer (the models of shared/BENCHMARKS.md, with bytes_per_step), resnet18_infer (ML.NET's pretrained
 // ResNet-18 imported from ONNX, batch 1 and 32, as the ONNX Runtime anchor runs it), resnet18_infer_placement (batch 1
 // in half-second intervals, each with the round trip of a cache line between two threads: where the host put the two
-// cores), core_latency (that round trip alone), gemm_skinny (the shapes of training steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
+// cores), core_latency (that round trip alone), core_transfer (GB/s of writing and reading 512 KB the other core has
+// just written, against 512 KB only this core touches), gemm_skinny (the shapes of training steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
 // processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM), loader (augmented
 // Fashion-MNIST batches through Nabla.Vision and the DataLoader, workers 2, 1 and 0), hooks (training steps
 // with no module hook ever, hooks registered and removed, and no-op hooks on every module). No name: all.
@@ -33,6 +34,12 @@ var workloads = new Dictionary<string, Action<double>>
     ["resnet18_infer_profile"] = ResNet18Infer.Profile, // needs NABLA_PROFILE=1
     ["resnet18_infer_placement"] = ResNet18Infer.Placement,
     ["core_latency"] = _ => TrainingWorkloads.Emit(new { engine = "nabla", workload = "core_latency", round_trip_ns = Math.Round(CoreLatency.RoundTripNs()) }),
+    ["core_transfer"] = _ =>
+    {
+        double rt = CoreLatency.RoundTripNs();
+        if (CoreLatency.Transfer() is var (writeOthers, readOthers, writeOwn, readOwn))
+            TrainingWorkloads.Emit(new { engine = "nabla", workload = "core_transfer", round_trip_ns = Math.Round(rt), gbps_write_others = writeOthers, gbps_read_others = readOthers, gbps_write_own = writeOwn, gbps_read_own = readOwn });
+    },
     ["profile"] = TrainingWorkloads.Profile, // needs NABLA_PROFILE=1
     ["loader"] = LoaderWorkload.Run,
     ["hooks"] = HookWorkload.Run,
