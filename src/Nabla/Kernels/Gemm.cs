@@ -83,12 +83,20 @@ public static unsafe class Gemm
 
     static void Dispatch(GemmJob job, int m, int n, int k)
     {
-        int threads = 2.0 * m * n * k < ParallelFlops ? 1 : Threading.NumThreads;
-        // Two chunks per thread, so that a thread the OS does not schedule is covered by the others,
-        // but each at least MinPanelsPerChunk micro-panels wide: every chunk packs its own copy of
-        // the other operand, which must stay small next to the chunk's arithmetic.
-        int chunks = threads == 1 ? 1 : Math.Clamp(Math.Min(job.Blocks() / MinPanelsPerChunk, ChunksPerThread * threads), 1, int.MaxValue);
+        var (threads, chunks) = Chunks(job.Blocks(), m, n, k);
         WorkerPool.Run(job, chunks, threads);
+    }
+
+    /// <summary>
+    /// The threads and chunks of a parallel C (m x n x k) split over <paramref name="panels"/> micro-panels:
+    /// two chunks per thread, so that a thread the OS does not schedule is covered by the others, but each at
+    /// least MinPanelsPerChunk micro-panels wide: every chunk packs its own copy of the other operand, which
+    /// must stay small next to the chunk's arithmetic.
+    /// </summary>
+    static (int Threads, int Chunks) Chunks(int panels, int m, int n, int k)
+    {
+        int threads = 2.0 * m * n * k < ParallelFlops ? 1 : Threading.NumThreads;
+        return (threads, threads == 1 ? 1 : Math.Max(1, Math.Min(panels / MinPanelsPerChunk, ChunksPerThread * threads)));
     }
 
     [ThreadStatic] static GemmJob? t_job;
@@ -217,6 +225,35 @@ public static unsafe class Gemm
         GC.KeepAlive(packedB);
     }
 
+    /// <summary>
+    /// Rows [<paramref name="i0"/>, <paramref name="i1"/>) of C (m x n) = alpha * op(A) * B + beta * C with A
+    /// prepacked, on the calling thread alone: one chunk of a kernel that splits its own work over the cores by
+    /// rows. <paramref name="i0"/> is a multiple of MR, so that the chunk starts at a micro-panel of A.
+    /// </summary>
+    internal static void RunRows(Packed packedA, int n, float alpha, float* b, int ldb, float beta, float* c, int ldc, int i0, int i1)
+    {
+        if (!packedA.IsA) throw new ArgumentException("Gemm.RunRows: expected A prepacked; got B", nameof(packedA));
+        if (packedA.Isa != Selected)
+            throw new InvalidOperationException($"Gemm: A was packed for {packedA.Isa}, the selected micro-kernel is {Selected}");
+        int mr = Shape(Selected).Mr, m = packedA.Rows, k = packedA.Cols;
+        if (i0 < 0 || i1 > m || (i0 < i1 && i0 % mr != 0))
+            throw new ArgumentException($"Gemm.RunRows: expected rows [i0, i1) within [0, {m}) with i0 a multiple of {mr}; got [{i0}, {i1})");
+        if (n == 0 || i1 <= i0) return;
+        if (k == 0 || alpha == 0)
+        {
+            ScaleC(i1 - i0, n, beta, c + (long)i0 * ldc, ldc);
+            return;
+        }
+        float* pp = packedA.Data;
+        {
+            var job = t_job ??= new GemmJob();
+            job.Set(false, false, m, n, k, alpha, null, 0, b, ldb, beta, c, ldc, Selected);
+            job.PackedA = pp;
+            job.Rows(i0, i1);
+        }
+        GC.KeepAlive(packedA);
+    }
+
     /// <summary><see cref="Run(Packed, bool, int, float, float*, int, float, float*, int)"/> on checked spans.</summary>
     internal static void SgemmPrepacked(Packed packed, bool transOther, int size, float alpha, ReadOnlySpan<float> other, int ld, float beta, Span<float> c, int ldc)
     {
@@ -225,6 +262,30 @@ public static unsafe class Gemm
         else CheckMatrix("A", other.Length, transOther ? packed.Rows : size, transOther ? size : packed.Rows, ld);
         CheckMatrix("C", c.Length, packed.IsA ? packed.Rows : size, packed.IsA ? size : packed.Cols, ldc);
         fixed (float* po = other, pc = c) Run(packed, transOther, size, alpha, po, ld, beta, pc, ldc);
+    }
+
+    /// <summary>
+    /// How a parallel C (m x n x k) = A B with A prepacked or not would be split: over columns of C or rows, in how
+    /// many chunks (1: not split), each a whole number of micro-panels of Block columns or rows.
+    /// </summary>
+    internal static (bool Columns, int Chunks, int Block) Split(int m, int n, int k, bool packedA)
+    {
+        var (mr, nr) = Shape(Selected);
+        bool columns = SplitsColumns(m, n, mr, nr, packedA, false);
+        var (_, chunks) = Chunks(columns ? (n + nr - 1) / nr : (m + mr - 1) / mr, m, n, k);
+        return (columns, chunks, columns ? nr : mr);
+    }
+
+    static bool SplitsColumns(int m, int n, int mr, int nr, bool packedA, bool packedB)
+    {
+        int colPanels = (n + nr - 1) / nr, rowPanels = (m + mr - 1) / mr;
+        int enough = MinPanelsPerChunk * ChunksPerThread * Threading.NumThreads;
+        if (colPanels >= enough && rowPanels >= enough)
+        {
+            long copyA = packedA ? 0 : (long)m, copyB = packedB ? 0 : (long)n; // times k
+            return copyA <= copyB;
+        }
+        return colPanels >= rowPanels;
     }
 
     static void ScaleC(int m, int n, float beta, float* c, int ldc)
@@ -270,23 +331,13 @@ public static unsafe class Gemm
         /// A (m x k) and B (k x n) the smaller is the one with fewer rows or columns (a convolution's 512 x 4608
         /// weights against its 4608 x 1568 columns). Otherwise the dimension with more micro-panels.
         /// </summary>
-        bool SplitColumns
-        {
-            get
-            {
-                int colPanels = (_n + _nr - 1) / _nr, rowPanels = (_m + _mr - 1) / _mr;
-                int enough = MinPanelsPerChunk * ChunksPerThread * Threading.NumThreads;
-                if (colPanels >= enough && rowPanels >= enough)
-                {
-                    long copyA = PackedA != null ? 0 : (long)_m, copyB = PackedB != null ? 0 : (long)_n; // times k
-                    return copyA <= copyB;
-                }
-                return colPanels >= rowPanels;
-            }
-        }
+        bool SplitColumns => SplitsColumns(_m, _n, _mr, _nr, PackedA != null, PackedB != null);
 
         /// <summary>All rows of C by columns [j0, j1), on this thread.</summary>
         public void Columns(int j0, int j1) => Serial(0, _m, j0, j1);
+
+        /// <summary>Rows [i0, i1) of C by all its columns, on this thread.</summary>
+        public void Rows(int i0, int i1) => Serial(i0, i1, 0, _n);
 
         /// <summary>How many micro-panels the split dimension has: the most chunks worth making.</summary>
         public int Blocks() => SplitColumns ? (_n + _nr - 1) / _nr : (_m + _mr - 1) / _mr;

@@ -223,6 +223,51 @@ public class GemmTests
         finally { Gemm.Selected = savedIsa; }
     }
 
+    [Theory]
+    [InlineData(512, 49, 512)]   // a 512-channel Winograd product, one 7 x 7 image's tiles
+    [InlineData(70, 200, 300)]   // rows past the last whole micro-panel
+    [InlineData(9, 40, 7)]
+    public unsafe void RowRangesOfAPrepackedAMakeTheWholeProductBitwise(int m, int n, int k)
+    {
+        var savedIsa = Gemm.Selected;
+        try
+        {
+            foreach (var isa in new[] { savedIsa, Gemm.Isa.Vector256, Gemm.Isa.Vector128 })
+            {
+                Gemm.Selected = isa;
+                int mr = Gemm.Shape(isa).Mr, ldb = n + 3;
+                var a = Random(m * k, m + k);
+                var b = Random(k * ldb, n);
+                var expected = Random(m * n, 5);
+                var actual = (float[])expected.Clone();
+                Gemm.Sgemm(false, false, m, n, k, 1.5f, a, k, b, ldb, 0.25f, expected, n);
+                var packed = Gemm.Prepack(isA: true, false, m, k, a, k);
+                // Uneven ranges of whole micro-panels, the last one partial.
+                int[] cuts = [0, Math.Min(m, mr), Math.Min(m, 3 * mr), m];
+                fixed (float* pb = b, pc = actual)
+                    for (int i = 0; i + 1 < cuts.Length; i++)
+                        Gemm.RunRows(packed, n, 1.5f, pb, ldb, 0.25f, pc, n, cuts[i], cuts[i + 1]);
+                Assert.Equal(expected, actual);
+            }
+        }
+        finally { Gemm.Selected = savedIsa; }
+    }
+
+    [Fact]
+    public unsafe void RowRangesMustStartAtAMicroPanel()
+    {
+        var packed = Gemm.Prepack(isA: true, false, 64, 4, Random(64 * 4, 1), 4);
+        var c = new float[64 * 2];
+        var b = Random(4 * 2, 2);
+        int mr = Gemm.Shape(Gemm.Selected).Mr;
+        var e = Assert.Throws<ArgumentException>(() => { fixed (float* pb = b, pc = c) Gemm.RunRows(packed, 2, 1f, pb, 2, 0f, pc, 2, 1, 64); });
+        Assert.Contains($"i0 a multiple of {mr}", e.Message);
+        Assert.Throws<ArgumentException>(() => { fixed (float* pb = b, pc = c) Gemm.RunRows(packed, 2, 1f, pb, 2, 0f, pc, 2, 0, 65); });
+        var packedB = Gemm.Prepack(isA: false, false, 4, 64, Random(4 * 64, 1), 64);
+        Assert.Throws<ArgumentException>(() => { fixed (float* pb = b, pc = c) Gemm.RunRows(packedB, 2, 1f, pb, 2, 0f, pc, 2, 0, 8); });
+        Assert.All(c, v => Assert.Equal(0f, v)); // nothing written
+    }
+
     [Fact]
     public unsafe void PrepackedPanelsStartOnACacheLine()
     {

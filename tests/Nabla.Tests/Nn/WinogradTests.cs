@@ -130,6 +130,54 @@ public class WinogradTests
         finally { Threading.NumThreads = savedThreads; }
     }
 
+    [Theory]
+    [InlineData(1, 64, 33, 33, 64, 1)]   // one image, odd size: the products split over tiles, in one job
+    [InlineData(1, 64, 34, 36, 64, 0)]   // no padding, even size (2x2 pooling takes whole tiles)
+    [InlineData(1, 128, 11, 11, 256, 1)] // few tiles, many channels: the products split over output channels
+    [InlineData(2, 64, 15, 17, 76, 1)]   // two images in one group; output channels past a whole micro-panel
+    [InlineData(1, 32, 9, 9, 40, 1)]     // too small to split: the products on one core
+    public void One_group_on_every_core_is_the_serial_path_bitwise(int n, int c, int h, int w, int o, int pad)
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported) return; // no Winograd there
+        int savedThreads = Threading.NumThreads;
+        try
+        {
+            var s = new ConvShape(n, c, h, w, o, 3, 3, 1, 1, pad, pad, 1, 1, 1);
+            var x = Tensor.Randn([n, c, h, w], new Generator(30)).ToArray();
+            var u = WinogradConv.TransformFilters(s, Tensor.Randn([o, c, 3, 3], new Generator(31)).ToArray());
+            var packed = WinogradConv.PackTransformed(s, u);
+            var bias = Tensor.Randn([o], new Generator(32)).ToArray();
+            foreach (bool pool in new[] { false, true })
+                foreach (bool relu in new[] { false, true })
+                    foreach (var pu in new[] { null, packed })
+                    {
+                        if (pool && (s.OH % 2 != 0 || s.OW % 2 != 0)) continue;
+                        int size = n * o * (pool ? s.OH / 2 * (s.OW / 2) : s.OH * s.OW);
+                        Threading.NumThreads = 1; // one group of images on one core: the per-group job
+                        var expected = new float[size];
+                        WinogradConv.ForwardTransformed(s, x, u, bias, expected, relu, pool, pu);
+                        foreach (int threads in new[] { 2, 3 })
+                        {
+                            Threading.NumThreads = threads; // the phases, each over every core
+                            var actual = new float[size];
+                            actual.AsSpan().Fill(float.NaN); // every output is written
+                            PoisonPhasedScratch(s); // and every product, not left over from the call before
+                            WinogradConv.ForwardTransformed(s, x, u, bias, actual, relu, pool, pu);
+                            Assert.Equal(expected, actual);
+                        }
+                    }
+        }
+        finally { Threading.NumThreads = savedThreads; }
+    }
+
+    /// <summary>NaN over the transformed tiles and products of a batch of one group on every core (this thread's second scratch).</summary>
+    static unsafe void PoisonPhasedScratch(in ConvShape s)
+    {
+        long tiles = (long)s.N * ((s.OH + 1) / 2) * (((s.OW + 1) / 2 + 7) / 8 * 8);
+        long floats = 16 * (s.C + s.O) * tiles;
+        new Span<float>(Scratch.GetSecond(floats), (int)floats).Fill(float.NaN);
+    }
+
     static void Near(float[] expected, float[] actual, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
