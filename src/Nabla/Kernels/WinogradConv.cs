@@ -119,7 +119,7 @@ internal static unsafe class WinogradConv
             var input = new InputPhase { S = s, G = g, X = px, V = v, T = t };
             WorkerPool.Run(input, Math.Min(s.N * s.C, 4 * threads), threads);
             var (columns, chunks, block) = Gemm.Split(s.O, (int)t, s.C, packedU != null);
-            if (chunks > 1)
+            if (chunks > 1 && 16L * s.O * s.C <= ProductsJobMaxFilterFloats)
             {
                 var products = new ProductsJob { S = s, U = pu, PackedU = packedU, V = v, M = m, T = t, Columns = columns, Block = block };
                 WorkerPool.Run(products, chunks, threads);
@@ -153,8 +153,14 @@ internal static unsafe class WinogradConv
     /// The 16 products as one parallel job, split as each product's GEMM would be: each chunk takes the same
     /// range of tiles (or of output channels) in all 16, where 16 GEMMs in turn would each end with a wait
     /// (ResNet-18 at batch 1: 189 parallel jobs a forward before; +1% with the two cores on one last-level
-    /// cache, level with them apart, in paired intervals).
+    /// cache, level with them apart, in paired intervals). Only for filters up to <see cref="ProductsJobMaxFilterFloats"/>.
     /// </summary>
+    /// <summary>
+    /// The largest transformed filters (16 O C floats, 1 MB) whose products run as one job: with larger ones
+    /// (the 512-channel 7 x 7 layers of a batch side by side, 16 MB) the two cores sweeping different products at
+    /// once read twice the filters, and batch 32 ran 2.5-4.9% slower.
+    /// </summary>
+    const long ProductsJobMaxFilterFloats = 1 << 18;
     sealed class ProductsJob : IParallelJob
     {
         public ConvShape S;

@@ -133,7 +133,8 @@ public class WinogradTests
     [Theory]
     [InlineData(1, 64, 33, 33, 64, 1)]   // one image, odd size: the products split over tiles, in one job
     [InlineData(1, 64, 34, 36, 64, 0)]   // no padding, even size (2x2 pooling takes whole tiles)
-    [InlineData(1, 128, 11, 11, 256, 1)] // few tiles, many channels: the products split over output channels
+    [InlineData(1, 100, 15, 15, 160, 1)] // few tiles, many channels: the products split over output channels
+    [InlineData(1, 128, 11, 11, 256, 1)] // filters too large for one products job: 16 GEMMs in turn
     [InlineData(2, 64, 15, 17, 76, 1)]   // two images in one group; output channels past a whole micro-panel
     [InlineData(1, 32, 9, 9, 40, 1)]     // too small to split: the products on one core
     public void One_group_on_every_core_is_the_serial_path_bitwise(int n, int c, int h, int w, int o, int pad)
