@@ -7,9 +7,9 @@
 // ResNet-18 imported from ONNX, batch 1 and 32, as the ONNX Runtime anchor runs it), resnet18_infer_placement (batch 1
 // in half-second intervals, each with the round trip of a cache line between two threads: where the host put the two
 // cores), core_latency (that round trip alone), core_transfer (GB/s of writing and reading 512 KB the other core has
-// just written, against 512 KB only this core touches), gemm_skinny (the shapes of training steps: M = 64 or K = 64 and the linear/convolution shapes of the benchmark models), fma_peak (the
-// processor's FMA ceiling, on 1 and on --threads threads: the yardstick for GEMM), loader (augmented
-// Fashion-MNIST batches through Nabla.Vision and the DataLoader, workers 2, 1 and 0), hooks (training steps
+// just written, against 512 KB only this core touches), gemm_skinny (the shapes of training steps: M = 64 or K = 64
+// and the linear/convolution shapes of the benchmark models), fma_peak (the processor's FMA ceiling, on 1 and on
+// --threads threads: the yardstick for GEMM), loader (augmented Fashion-MNIST batches through Nabla.Vision and the DataLoader, workers 2, 1 and 0), hooks (training steps
 // with no module hook ever, hooks registered and removed, and no-op hooks on every module). No name: all.
 // `colour_tree OUT [PER_CLASS]` writes the colour image folder docs/own-images.md measures on.
 using System.Diagnostics;

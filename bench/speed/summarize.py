@@ -11,8 +11,8 @@ def load(name):
     return [json.loads(l) for l in open(path) if l.startswith("{") and '"workload"' in l] if os.path.exists(path) else []
 
 rows = {}
-latency = {}
-per_round = {}  # engine -> [(round, ResNet-18 batch-1 rate)]  # (round, engine about to run) -> round trip of a cache line between the cores, ns
+latency = {}    # (round, engine about to run) -> round trip of a cache line between the cores, ns
+per_round = {}  # engine -> [(round, ResNet-18 batch-1 rate)]
 for engine_file in ["nabla.jsonl", "onnxruntime.jsonl", "libtorch.jsonl"]:
     for d in load(engine_file):
         w = d["workload"]

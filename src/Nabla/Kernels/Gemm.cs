@@ -174,8 +174,7 @@ public static unsafe class Gemm
     /// </summary>
     internal static void Run(Packed packed, bool transOther, int size, float alpha, float* other, int ld, float beta, float* c, int ldc)
     {
-        if (packed.Isa != Selected)
-            throw new InvalidOperationException($"Gemm: {(packed.IsA ? "A" : "B")} was packed for {packed.Isa}, the selected micro-kernel is {Selected}");
+        CheckIsa(packed);
         if (packed.IsA && transOther) throw new ArgumentException("Gemm: with A prepacked, B is read untransposed", nameof(transOther));
         int m = packed.IsA ? packed.Rows : size, n = packed.IsA ? size : packed.Cols, k = packed.IsA ? packed.Cols : packed.Rows;
         if (m == 0 || n == 0) return;
@@ -204,8 +203,7 @@ public static unsafe class Gemm
     internal static void RunColumns(Packed packedB, bool transA, int m, float alpha, float* a, int lda, float beta, float* c, int ldc, int j0, int j1)
     {
         if (packedB.IsA) throw new ArgumentException("Gemm.RunColumns: expected B prepacked; got A", nameof(packedB));
-        if (packedB.Isa != Selected)
-            throw new InvalidOperationException($"Gemm: B was packed for {packedB.Isa}, the selected micro-kernel is {Selected}");
+        CheckIsa(packedB);
         int nr = Shape(Selected).Nr, n = packedB.Cols, k = packedB.Rows;
         if (j0 < 0 || j1 > n || (j0 < j1 && j0 % nr != 0))
             throw new ArgumentException($"Gemm.RunColumns: expected columns [j0, j1) within [0, {n}) with j0 a multiple of {nr}; got [{j0}, {j1})");
@@ -233,8 +231,7 @@ public static unsafe class Gemm
     internal static void RunRows(Packed packedA, int n, float alpha, float* b, int ldb, float beta, float* c, int ldc, int i0, int i1)
     {
         if (!packedA.IsA) throw new ArgumentException("Gemm.RunRows: expected A prepacked; got B", nameof(packedA));
-        if (packedA.Isa != Selected)
-            throw new InvalidOperationException($"Gemm: A was packed for {packedA.Isa}, the selected micro-kernel is {Selected}");
+        CheckIsa(packedA);
         int mr = Shape(Selected).Mr, m = packedA.Rows, k = packedA.Cols;
         if (i0 < 0 || i1 > m || (i0 < i1 && i0 % mr != 0))
             throw new ArgumentException($"Gemm.RunRows: expected rows [i0, i1) within [0, {m}) with i0 a multiple of {mr}; got [{i0}, {i1})");
@@ -252,6 +249,13 @@ public static unsafe class Gemm
             job.Rows(i0, i1);
         }
         GC.KeepAlive(packedA);
+    }
+
+    /// <summary>Refuses panels packed for another micro-kernel than the selected one (their MR and NR differ).</summary>
+    static void CheckIsa(Packed packed)
+    {
+        if (packed.Isa != Selected)
+            throw new InvalidOperationException($"Gemm: {(packed.IsA ? "A" : "B")} was packed for {packed.Isa}, the selected micro-kernel is {Selected}");
     }
 
     /// <summary><see cref="Run(Packed, bool, int, float, float*, int, float, float*, int)"/> on checked spans.</summary>
@@ -274,6 +278,14 @@ public static unsafe class Gemm
         bool columns = SplitsColumns(m, n, mr, nr, packedA, false);
         var (_, chunks) = Chunks(columns ? (n + nr - 1) / nr : (m + mr - 1) / mr, m, n, k);
         return (columns, chunks, columns ? nr : mr);
+    }
+
+    /// <summary>Part <paramref name="part"/> of [0, size) in whole blocks, as even as blocks allow: a chunk of a split.</summary>
+    internal static (int Start, int End) Range(int size, int block, int part, int parts)
+    {
+        int blocks = (size + block - 1) / block;
+        int lo = (int)((long)blocks * part / parts) * block, hi = (int)((long)blocks * (part + 1) / parts) * block;
+        return (Math.Min(lo, size), Math.Min(hi, size));
     }
 
     static bool SplitsColumns(int m, int n, int mr, int nr, bool packedA, bool packedB)
@@ -354,14 +366,6 @@ public static unsafe class Gemm
                 var (i0, i1) = Range(_m, _mr, part, parts);
                 if (i1 > i0) Serial(i0, i1, 0, _n);
             }
-        }
-
-        /// <summary>Part <paramref name="part"/> of [0, size) in whole blocks, as even as blocks allow.</summary>
-        static (int, int) Range(int size, int block, int part, int parts)
-        {
-            int blocks = (size + block - 1) / block;
-            int lo = (int)((long)blocks * part / parts) * block, hi = (int)((long)blocks * (part + 1) / parts) * block;
-            return (Math.Min(lo, size), Math.Min(hi, size));
         }
 
         /// <summary>The five BLIS loops over rows [i0, i1) and columns [j0, j1) of C.</summary>

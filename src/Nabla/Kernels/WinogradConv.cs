@@ -150,17 +150,18 @@ internal static unsafe class WinogradConv
     }
 
     /// <summary>
-    /// The 16 products as one parallel job, split as each product's GEMM would be: each chunk takes the same
-    /// range of tiles (or of output channels) in all 16, where 16 GEMMs in turn would each end with a wait
-    /// (ResNet-18 at batch 1: 189 parallel jobs a forward before; +1% with the two cores on one last-level
-    /// cache, level with them apart, in paired intervals). Only for filters up to <see cref="ProductsJobMaxFilterFloats"/>.
-    /// </summary>
-    /// <summary>
     /// The largest transformed filters (16 O C floats, 1 MB) whose products run as one job: with larger ones
     /// (the 512-channel 7 x 7 layers of a batch side by side, 16 MB) the two cores sweeping different products at
     /// once read twice the filters, and batch 32 ran 2.5-4.9% slower.
     /// </summary>
     const long ProductsJobMaxFilterFloats = 1 << 18;
+
+    /// <summary>
+    /// The 16 products as one parallel job, split as each product's GEMM would be: each chunk takes the same
+    /// range of tiles (or of output channels) in all 16, where 16 GEMMs in turn would each end with a wait
+    /// (ResNet-18 at batch 1: 189 parallel jobs a forward before; +1% with the two cores on one last-level
+    /// cache, level with them apart, in paired intervals). Only for filters up to <see cref="ProductsJobMaxFilterFloats"/>.
+    /// </summary>
     sealed class ProductsJob : IParallelJob
     {
         public ConvShape S;
@@ -174,8 +175,7 @@ internal static unsafe class WinogradConv
         {
             var s = S;
             long t = T;
-            int size = Columns ? (int)t : s.O, blocks = (size + Block - 1) / Block;
-            int lo = Math.Min(size, (int)((long)blocks * chunk / chunks) * Block), hi = Math.Min(size, (int)((long)blocks * (chunk + 1) / chunks) * Block);
+            var (lo, hi) = Gemm.Range(Columns ? (int)t : s.O, Block, chunk, chunks);
             if (hi <= lo) return;
             for (int xi = 0; xi < 16; xi++)
             {

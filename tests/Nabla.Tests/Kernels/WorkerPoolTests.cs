@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Nabla.Kernels;
 
 namespace Nabla.Tests.KernelsTests;
@@ -48,6 +47,7 @@ public class WorkerPoolTests
     [Fact]
     public void The_caller_runs_a_prefix_of_the_chunks_and_the_workers_the_rest()
     {
+        int shared = 0;
         for (int repeat = 0; repeat < 20; repeat++)
         {
             var job = new RecordingJob(16);
@@ -55,8 +55,10 @@ public class WorkerPoolTests
             int me = Environment.CurrentManagedThreadId;
             int k = Array.FindIndex(job.Thread, id => id != me);
             if (k < 0) continue; // no worker took part this time
+            shared++;
             Assert.True(k > 0, "the caller starts at chunk 0");
             Assert.All(job.Thread[k..], id => Assert.NotEqual(me, id));
         }
+        Assert.True(shared > 0, "a worker took part in none of 20 jobs of 16 chunks");
     }
 }
