@@ -224,7 +224,8 @@ internal sealed class FoldedConv
     readonly int _o, _c, _kh, _kw, _groups;
     readonly (int H, int W) _stride, _padding, _dilation;
     readonly bool _relu, _pool;
-    float[]? _winograd, _withBias;
+    float[]? _winograd, _withBias, _direct;
+    int _directVectors;
     Gemm.Packed[]? _winogradPacked, _winogradRows;
     readonly Conv2dKernel.PackedConvWeights _packed = new();
 
@@ -262,6 +263,13 @@ internal sealed class FoldedConv
             throw new ShapeException("max_pool2d", "an input of at least 2 x 2 for its 2 x 2 window", $"a convolution output of {s.OH} x {s.OW}");
         var y = new Tensor(_pool ? [s.N, _o, s.OH / 2, s.OW / 2] : [s.N, _o, s.OH, s.OW], clear: false);
         if (y.Numel == 0) return y;
+        if (!_pool && DirectConv.Chooses(s))
+        {
+            int nv = DirectConv.Vectors(s);
+            if (_direct is null || _directVectors != nv) (_direct, _directVectors) = (DirectConv.Pack(s, _w, nv), nv);
+            DirectConv.Forward(s, x.Storage, _direct, nv, _b, y.Storage, _relu);
+            return y;
+        }
         if (!_pool && WinogradConv.AcceptsTilesAsRows(s, WinogradConv.RowsMaxTiles))
         {
             // Few tiles (one 7 x 7 or 14 x 14 image): the tiles as the GEMM's rows, the filters packed as its B.

@@ -1,0 +1,261 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Nabla.Kernels;
+
+/// <summary>
+/// Direct convolution for inference, split the way ONNX Runtime's MLAS splits its NCHWc convolution:
+/// one parallel job per layer, each thread a contiguous range of (image, block of output channels,
+/// output row), computing its outputs straight from the input into registers, with no intermediate
+/// buffer beside a zero-padded copy of the input. A kernel holds P pixels of an output row times
+/// 32 or 64 output channels in registers (<see cref="Kernel"/>), broadcasting each input value against
+/// a vector of 16 output channels' weights, so any stride, width or channel count fills it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Winograd's F(2x2, 3x3) does 2.25x fewer multiplications, but hands its transformed input and products
+/// between the cores through buffers several times the activation's size. When the host puts the two
+/// cores on different caches, each hand-over costs about three times as much (docs/performance.md, "Where
+/// the two cores are"), and a direct convolution, which reads only the previous layer's output once,
+/// keeps its speed.
+/// </para>
+/// <para>
+/// The weights are packed once (<see cref="Pack"/>) as [output block][input channel][tap][NV x 16]. With
+/// many input channels they are taken in slices of at most <see cref="SliceBytes"/> bytes, so a slice stays
+/// in the core's L2 cache while every row of the range uses it; the partial sums wait in per-thread
+/// scratch memory between slices. Every output is one fused multiply-add per (input channel, tap) in
+/// increasing order, then the bias, then ReLU, so results do not depend on the thread count or tiling.
+/// </para>
+/// </remarks>
+internal static unsafe partial class DirectConv
+{
+    /// <summary>Off with NABLA_DIRECT=0 (then Winograd or im2col + GEMM run as before).</summary>
+    internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("NABLA_DIRECT") != "0";
+
+    /// <summary>Pixels of a row per kernel call with 32 output channels.</summary>
+    internal const int MaxPixels = 14;
+
+    /// <summary>The most weight bytes per input-channel slice, so that a slice stays in L2 across rows.</summary>
+    internal static int SliceBytes { get; set; } = 160 * 1024;
+
+    /// <summary>
+    /// Whether the direct kernels compute this convolution: one group, no dilation, the same stride (1 or 2)
+    /// both ways, and output channels a multiple of 32.
+    /// </summary>
+    public static bool Accepts(in ConvShape s) =>
+        s.G == 1 && s.DH == 1 && s.DW == 1 && s.SH == s.SW && s.SH is 1 or 2 && s.O % 32 == 0 && s.OH > 0 && s.OW > 0;
+
+    /// <summary>The largest batch the inference path computes directly; larger ones split over images already.</summary>
+    internal const int MaxBatch = 4;
+
+    /// <summary>
+    /// Whether the inference path computes this convolution directly: strided and 1x1 convolutions always
+    /// (faster than im2col + GEMM wherever the cores are), 3x3 stride 1 only while the cores are apart
+    /// (<see cref="CorePlacement"/>); with them together, Winograd's fewer multiplications win.
+    /// </summary>
+    public static bool Chooses(in ConvShape s) =>
+        Enabled && Vector512.IsHardwareAccelerated && Accepts(s) && s.N <= MaxBatch
+        && (s.SH == 2 || (s.KH == 1 && s.KW == 1) || CorePlacement.Apart);
+
+    /// <summary>Vectors of 16 output channels per kernel: 4 for rows of at most 7 pixels (64 channels at a time), else 2.</summary>
+    public static int Vectors(in ConvShape s) => s.OW <= 7 && s.O % 64 == 0 ? 4 : 2;
+
+    /// <summary>Pixels per kernel call along a row of <paramref name="ow"/>: the row in equal parts of at most the kernel's limit.</summary>
+    internal static int Pixels(int ow, int nv)
+    {
+        int max = nv == 4 ? 7 : MaxPixels, parts = (ow + max - 1) / max;
+        return (ow + parts - 1) / parts;
+    }
+
+    /// <summary>Input channels per slice: all of them, or equal slices of at most <see cref="SliceBytes"/> of weights.</summary>
+    internal static int SliceChannels(in ConvShape s, int nv)
+    {
+        long perChannel = (long)s.KH * s.KW * nv * 16 * sizeof(float);
+        int slices = (int)Math.Max(1, (s.C * perChannel + SliceBytes - 1) / SliceBytes);
+        return (s.C + slices - 1) / slices;
+    }
+
+    /// <summary>Weights (O, C, KH, KW) as [O / (16 nv)][C][KH][KW][16 nv].</summary>
+    public static float[] Pack(in ConvShape s, float[] w, int nv)
+    {
+        int block = 16 * nv, taps = s.KH * s.KW;
+        var packed = new float[s.O * s.C * taps];
+        for (int o = 0; o < s.O; o++)
+        {
+            int ob = o / block, lane = o % block;
+            for (int c = 0; c < s.C; c++)
+                for (int t = 0; t < taps; t++)
+                    packed[(((long)ob * s.C + c) * taps + t) * block + lane] = w[((long)o * s.C + c) * taps + t];
+        }
+        return packed;
+    }
+
+    /// <summary>y = conv(x, w) + bias, then ReLU when asked; <paramref name="packed"/> from <see cref="Pack"/> with <paramref name="nv"/>.</summary>
+    public static void Forward(in ConvShape s, float[] x, float[] packed, int nv, float[]? bias, float[] y, bool relu)
+    {
+        if (!Accepts(s)) throw new ArgumentException($"DirectConv: unsupported convolution {s}");
+        if (packed.Length != s.O * s.C * s.KH * s.KW) throw new ArgumentException($"DirectConv: {packed.Length} packed weights for {s}");
+        fixed (float* px = x, pw = packed, pb = bias, py = y)
+        {
+            var job = t_job ??= new Job();
+            job.Set(s, px, pw, nv, pb, py, relu);
+            WorkerPool.Run(job, Threading.NumThreads, Threading.NumThreads);
+            job.Clear();
+        }
+    }
+
+    [ThreadStatic] static Job? t_job;
+
+    /// <summary>One layer: chunk k computes the k-th contiguous range of (output block, image, row).</summary>
+    sealed class Job : IParallelJob
+    {
+        ConvShape _s;
+        float* _x, _w, _bias, _y;
+        int _nv, _pixels, _slice;
+        bool _relu;
+
+        public void Set(in ConvShape s, float* x, float* w, int nv, float* bias, float* y, bool relu)
+        {
+            (_s, _nv, _relu) = (s, nv, relu);
+            _x = x;
+            _w = w;
+            _bias = bias;
+            _y = y;
+            _pixels = Pixels(s.OW, nv);
+            _slice = SliceChannels(s, nv);
+        }
+
+        public void Clear()
+        {
+            _x = _w = _bias = _y = null;
+        }
+
+        public void RunChunk(int chunk, int chunks)
+        {
+            ref readonly var s = ref _s;
+            int block = 16 * _nv, blocks = s.O / block, taps = s.KH * s.KW;
+            int tilesPerRow = (s.OW + _pixels - 1) / _pixels, tile = _pixels * block;
+            long rows = (long)s.N * s.OH, items = blocks * rows;
+            long i0 = items * chunk / chunks, i1 = items * (chunk + 1) / chunks;
+            bool sliced = _slice < s.C, padded = s.PH > 0 || s.PW > 0;
+            // With the input channels in slices, the partial sums of up to `span` rows wait in scratch
+            // while the slices go by (each slice's weights then serve all of them from L2).
+            int span = sliced ? Math.Max(1, MaxPartialFloats / (tilesPerRow * tile)) : s.OH;
+            float* acc = Scratch.Get(sliced ? (long)Math.Min(span, s.OH) * tilesPerRow * tile : tile);
+            int wp = s.W + 2 * s.PW;
+            // The input rows the range reads, zero-padded, in this thread's own memory: no other pass over
+            // the input, and no hand-over between the cores beyond reading the previous layer's output.
+            float* own = padded ? Scratch.GetSecond((long)s.C * (Math.Min(span, s.OH) - 1) * s.SH * wp + (long)s.C * s.KH * wp) : null;
+            int ownImage = -1, ownRow0 = 0, ownRows = 0;
+            long planeOut = (long)s.OH * s.OW;
+            for (long i = i0; i < i1;)
+            {
+                // Rows [r0, r1) of image n and output block ob.
+                int ob = (int)(i / rows);
+                long q = i - ob * rows;
+                int n = (int)(q / s.OH), r0 = (int)(q - (long)n * s.OH);
+                int r1 = (int)Math.Min(s.OH, r0 + Math.Min(span, i1 - i));
+                float* bBlock = _bias == null ? null : _bias + ob * block;
+                float* xImage;
+                long planeIn;
+                int rowBase;
+                if (padded)
+                {
+                    // Padded rows [r0 S, (r1 - 1) S + KH), those of the output rows [r0, r1).
+                    int p0 = r0 * s.SH, p1 = (r1 - 1) * s.SH + s.KH;
+                    if (n != ownImage || p0 < ownRow0 || p1 > ownRow0 + ownRows)
+                    {
+                        ownRow0 = p0;
+                        ownRows = Math.Min((Math.Min(span, s.OH) - 1) * s.SH + s.KH, s.H + 2 * s.PH - p0);
+                        ownImage = n;
+                        Pad(s, _x + (long)n * s.C * s.H * s.W, own, p0, ownRows);
+                    }
+                    xImage = own;
+                    planeIn = (long)ownRows * wp;
+                    rowBase = ownRow0;
+                }
+                else
+                {
+                    xImage = _x + (long)n * s.C * s.H * s.W;
+                    planeIn = (long)s.H * s.W;
+                    rowBase = 0;
+                }
+                int rowStride = padded ? wp : s.W;
+                float* yImage = _y + ((long)n * s.O + (long)ob * block) * planeOut;
+                for (int c0 = 0; c0 < s.C; c0 += _slice)
+                {
+                    int cc = Math.Min(_slice, s.C - c0);
+                    bool last = c0 + cc == s.C;
+                    float* wSlice = _w + ((long)ob * s.C + c0) * taps * block;
+                    for (int r = r0; r < r1; r++)
+                    {
+                        float* xRow = xImage + c0 * planeIn + (long)(r * s.SH - rowBase) * rowStride;
+                        float* yRow = yImage + (long)r * s.OW;
+                        for (int t = 0; t < tilesPerRow; t++)
+                        {
+                            int ow0 = t * _pixels, p = Math.Min(_pixels, s.OW - ow0);
+                            float* a = sliced ? acc + ((long)(r - r0) * tilesPerRow + t) * tile : acc;
+                            Kernel(p, _nv, s.SW)(xRow + ow0 * s.SW, (nint)planeIn, rowStride, cc, s.KH, s.KW, wSlice, a, c0 > 0);
+                            if (last) Store(a, p, block, bBlock, _relu, yRow + ow0, planeOut);
+                        }
+                    }
+                }
+                i += r1 - r0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rows [p0, p0 + count) of one image's zero-padded input (rows of W + 2 PW; padded row p is input row
+    /// p - PH) into dst, channel after channel.
+    /// </summary>
+    static void Pad(in ConvShape s, float* x, float* dst, int p0, int count)
+    {
+        int wp = s.W + 2 * s.PW;
+        for (int c = 0; c < s.C; c++)
+        {
+            float* src = x + (long)c * s.H * s.W;
+            for (int p = p0; p < p0 + count; p++, dst += wp)
+            {
+                int i = p - s.PH;
+                if (i < 0 || i >= s.H)
+                {
+                    new Span<float>(dst, wp).Clear();
+                    continue;
+                }
+                new Span<float>(dst, s.PW).Clear();
+                new ReadOnlySpan<float>(src + (long)i * s.W, s.W).CopyTo(new Span<float>(dst + s.PW, s.W));
+                new Span<float>(dst + s.PW + s.W, s.PW).Clear();
+            }
+        }
+    }
+
+    /// <summary>The most partial sums (floats) a thread keeps between input-channel slices: 256 KB, a quarter of L2.</summary>
+    internal static int MaxPartialFloats { get; set; } = 64 * 1024;
+
+    /// <summary>Writes a tile's sums acc[P][block] to P pixels of each of the block's output planes, with the bias and ReLU.</summary>
+    internal static void Store(float* acc, int p, int block, float* bias, bool relu, float* y, long planeOut)
+    {
+        if (!Avx512F.IsSupported)
+        {
+            StoreScalar(acc, p, block, bias, relu, y, planeOut);
+            return;
+        }
+        for (int v = 0; v < block; v += 16)
+            Store16(acc + v, p, block, bias == null ? null : bias + v, relu, y + v * planeOut, (nint)planeOut);
+    }
+
+    /// <summary><see cref="Store"/> one value at a time: where AVX-512 is missing, and the tests' reference for the transposing store.</summary>
+    internal static void StoreScalar(float* acc, int p, int block, float* bias, bool relu, float* y, long planeOut)
+    {
+        for (int o = 0; o < block; o++, y += planeOut)
+        {
+            float b = bias == null ? 0f : bias[o];
+            for (int k = 0; k < p; k++)
+            {
+                float v = acc[k * block + o] + b;
+                y[k] = relu ? Math.Max(v, 0f) : v;
+            }
+        }
+    }
+}
