@@ -106,6 +106,9 @@ internal static unsafe partial class DirectConv
 
     [ThreadStatic] static Job? t_job;
 
+    /// <summary>The most partial sums (floats) a thread keeps between input-channel slices: 256 KB, a quarter of L2.</summary>
+    internal static int MaxPartialFloats { get; set; } = 64 * 1024;
+
     /// <summary>One layer: chunk k computes the k-th contiguous range of (output block, image, row).</summary>
     sealed class Job : IParallelJob
     {
@@ -133,75 +136,99 @@ internal static unsafe partial class DirectConv
         public void RunChunk(int chunk, int chunks)
         {
             ref readonly var s = ref _s;
-            int block = 16 * _nv, blocks = s.O / block, taps = s.KH * s.KW;
-            int tilesPerRow = (s.OW + _pixels - 1) / _pixels, tile = _pixels * block;
-            long rows = (long)s.N * s.OH, items = blocks * rows;
+            int blocks = s.O / (16 * _nv), rows = s.N * s.OH;
+            var range = new RangeState(s, _nv, _slice, _pixels);
+            long items = (long)blocks * rows;
             long i0 = items * chunk / chunks, i1 = items * (chunk + 1) / chunks;
-            bool sliced = _slice < s.C, padded = s.PH > 0 || s.PW > 0;
-            // With the input channels in slices, the partial sums of up to `span` rows wait in scratch
-            // while the slices go by (each slice's weights then serve all of them from L2).
-            int span = sliced ? Math.Max(1, MaxPartialFloats / (tilesPerRow * tile)) : s.OH;
-            float* acc = Scratch.Get(sliced ? (long)Math.Min(span, s.OH) * tilesPerRow * tile : tile);
-            int wp = s.W + 2 * s.PW;
-            // The input rows the range reads, zero-padded, in this thread's own memory: no other pass over
-            // the input, and no hand-over between the cores beyond reading the previous layer's output.
-            float* own = padded ? Scratch.GetSecond((long)s.C * (Math.Min(span, s.OH) - 1) * s.SH * wp + (long)s.C * s.KH * wp) : null;
-            int ownImage = -1, ownRow0 = 0, ownRows = 0;
-            long planeOut = (long)s.OH * s.OW;
             for (long i = i0; i < i1;)
             {
                 // Rows [r0, r1) of image n and output block ob.
                 int ob = (int)(i / rows);
-                long q = i - ob * rows;
-                int n = (int)(q / s.OH), r0 = (int)(q - (long)n * s.OH);
-                int r1 = (int)Math.Min(s.OH, r0 + Math.Min(span, i1 - i));
-                float* bBlock = _bias == null ? null : _bias + ob * block;
-                float* xImage;
-                long planeIn;
-                int rowBase;
-                if (padded)
-                {
-                    // Padded rows [r0 S, (r1 - 1) S + KH), those of the output rows [r0, r1).
-                    int p0 = r0 * s.SH, p1 = (r1 - 1) * s.SH + s.KH;
-                    if (n != ownImage || p0 < ownRow0 || p1 > ownRow0 + ownRows)
-                    {
-                        ownRow0 = p0;
-                        ownRows = Math.Min((Math.Min(span, s.OH) - 1) * s.SH + s.KH, s.H + 2 * s.PH - p0);
-                        ownImage = n;
-                        Pad(s, _x + (long)n * s.C * s.H * s.W, own, p0, ownRows);
-                    }
-                    xImage = own;
-                    planeIn = (long)ownRows * wp;
-                    rowBase = ownRow0;
-                }
-                else
-                {
-                    xImage = _x + (long)n * s.C * s.H * s.W;
-                    planeIn = (long)s.H * s.W;
-                    rowBase = 0;
-                }
-                int rowStride = padded ? wp : s.W;
-                float* yImage = _y + ((long)n * s.O + (long)ob * block) * planeOut;
-                for (int c0 = 0; c0 < s.C; c0 += _slice)
-                {
-                    int cc = Math.Min(_slice, s.C - c0);
-                    bool last = c0 + cc == s.C;
-                    float* wSlice = _w + ((long)ob * s.C + c0) * taps * block;
-                    for (int r = r0; r < r1; r++)
-                    {
-                        float* xRow = xImage + c0 * planeIn + (long)(r * s.SH - rowBase) * rowStride;
-                        float* yRow = yImage + (long)r * s.OW;
-                        for (int t = 0; t < tilesPerRow; t++)
-                        {
-                            int ow0 = t * _pixels, p = Math.Min(_pixels, s.OW - ow0);
-                            float* a = sliced ? acc + ((long)(r - r0) * tilesPerRow + t) * tile : acc;
-                            Kernel(p, _nv, s.SW)(xRow + ow0 * s.SW, (nint)planeIn, rowStride, cc, s.KH, s.KW, wSlice, a, c0 > 0);
-                            if (last) Store(a, p, block, bBlock, _relu, yRow + ow0, planeOut);
-                        }
-                    }
-                }
+                int q = (int)(i - (long)ob * rows);
+                int n = q / s.OH, r0 = q - n * s.OH;
+                int r1 = (int)Math.Min(s.OH, r0 + Math.Min(range.Span, i1 - i));
+                Rows(ref range, ob, n, r0, r1);
                 i += r1 - r0;
             }
+        }
+
+        /// <summary>Output rows [r0, r1) of image n and block ob: each slice of input channels over all of them.</summary>
+        void Rows(ref RangeState range, int ob, int n, int r0, int r1)
+        {
+            ref readonly var s = ref _s;
+            int block = 16 * _nv, taps = s.KH * s.KW;
+            int tilesPerRow = (s.OW + _pixels - 1) / _pixels, tile = _pixels * block;
+            long planeOut = (long)s.OH * s.OW;
+            bool sliced = _slice < s.C;
+            float* bBlock = _bias == null ? null : _bias + ob * block;
+            float* xImage = range.Input(s, _x, n, r0, r1, out long planeIn, out int rowStride, out int rowBase);
+            float* yImage = _y + ((long)n * s.O + (long)ob * block) * planeOut;
+            for (int c0 = 0; c0 < s.C; c0 += _slice)
+            {
+                int cc = Math.Min(_slice, s.C - c0);
+                bool last = c0 + cc == s.C;
+                float* wSlice = _w + ((long)ob * s.C + c0) * taps * block;
+                for (int r = r0; r < r1; r++)
+                {
+                    float* xRow = xImage + c0 * planeIn + (long)(r * s.SH - rowBase) * rowStride;
+                    float* yRow = yImage + (long)r * s.OW;
+                    for (int t = 0; t < tilesPerRow; t++)
+                    {
+                        int ow0 = t * _pixels, p = Math.Min(_pixels, s.OW - ow0);
+                        float* a = sliced ? range.Partial + ((long)(r - r0) * tilesPerRow + t) * tile : range.Partial;
+                        Kernel(p, _nv, s.SW)(xRow + ow0 * s.SW, (nint)planeIn, rowStride, cc, s.KH, s.KW, wSlice, a, c0 > 0);
+                        if (last) Store(a, p, block, bBlock, _relu, yRow + ow0, planeOut);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>One thread's scratch for its range: the partial sums between slices, and its own padded input rows.</summary>
+    struct RangeState
+    {
+        /// <summary>The most output rows computed slice by slice together.</summary>
+        public readonly int Span;
+        public readonly float* Partial;
+        readonly float* _own;
+        int _image, _row0, _rows;
+
+        public RangeState(in ConvShape s, int nv, int slice, int pixels)
+        {
+            int block = 16 * nv, tilesPerRow = (s.OW + pixels - 1) / pixels, tile = pixels * block;
+            bool sliced = slice < s.C;
+            // With the input channels in slices, the partial sums of up to Span rows wait in scratch while the
+            // slices go by (each slice's weights then serve all of them from L2).
+            Span = sliced ? Math.Min(s.OH, Math.Max(1, MaxPartialFloats / (tilesPerRow * tile))) : s.OH;
+            Partial = Scratch.Get(sliced ? (long)Span * tilesPerRow * tile : tile);
+            // The input rows the range reads, zero-padded, in this thread's own memory: no other pass over the
+            // input, and no hand-over between the cores beyond reading the previous layer's output.
+            bool padded = s.PH > 0 || s.PW > 0;
+            _own = padded ? Scratch.GetSecond((long)s.C * ((Span - 1) * s.SH + s.KH) * (s.W + 2 * s.PW)) : null;
+            _image = -1;
+        }
+
+        /// <summary>Image n's input for output rows [r0, r1): where it starts, its channel planes' size, its row stride, and the first row held.</summary>
+        public float* Input(in ConvShape s, float* x, int n, int r0, int r1, out long plane, out int rowStride, out int rowBase)
+        {
+            float* image = x + (long)n * s.C * s.H * s.W;
+            if (_own == null)
+            {
+                (plane, rowStride, rowBase) = ((long)s.H * s.W, s.W, 0);
+                return image;
+            }
+            int wp = s.W + 2 * s.PW;
+            // Padded rows [r0 S, (r1 - 1) S + KH), those of the output rows [r0, r1).
+            int p0 = r0 * s.SH, p1 = (r1 - 1) * s.SH + s.KH;
+            if (n != _image || p0 < _row0 || p1 > _row0 + _rows)
+            {
+                _image = n;
+                _row0 = p0;
+                _rows = Math.Min((Span - 1) * s.SH + s.KH, s.H + 2 * s.PH - p0);
+                Pad(s, image, _own, p0, _rows);
+            }
+            (plane, rowStride, rowBase) = ((long)_rows * wp, wp, _row0);
+            return _own;
         }
     }
 
@@ -230,8 +257,6 @@ internal static unsafe partial class DirectConv
         }
     }
 
-    /// <summary>The most partial sums (floats) a thread keeps between input-channel slices: 256 KB, a quarter of L2.</summary>
-    internal static int MaxPartialFloats { get; set; } = 64 * 1024;
 
     /// <summary>Writes a tile's sums acc[P][block] to P pixels of each of the block's output planes, with the bias and ReLU.</summary>
     internal static void Store(float* acc, int p, int block, float* bias, bool relu, float* y, long planeOut)
