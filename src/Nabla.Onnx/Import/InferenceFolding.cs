@@ -107,8 +107,9 @@ internal static class InferenceFolding
     }
 
     /// <summary>
-    /// A graph Conv with folded weights: its window resolved per input size (auto_pad), asymmetric pads
-    /// applied by padding the input first, as the loaded node does.
+    /// A graph Conv with folded weights: its window resolved per input size (auto_pad); unequal pads before
+    /// and after read as padding by the direct kernels where they run, else applied by padding the input
+    /// first, as the loaded node does.
     /// </summary>
     sealed class FoldedGraphConv(NodeInfo info, Tensor w, Tensor? b, double[]? scale, double[]? shift, bool relu)
     {
@@ -124,13 +125,22 @@ internal static class InferenceFolding
             var window = _geometry.Resolve(info, x, (_shape[2], _shape[3]), oneD: false, ceil: false);
             if (window.PadBegin != window.PadEnd)
             {
+                // The direct kernels pad as they read; the other paths take x padded first.
+                var start = Conv(window with { PadEnd = window.PadBegin });
+                if (start.RunDirectPaddedMoreAtEnd(x, window.PadEnd.H - window.PadBegin.H, window.PadEnd.W - window.PadBegin.W) is { } y) return y;
                 x = x.Pad([window.PadBegin.W, window.PadEnd.W, window.PadBegin.H, window.PadEnd.H]);
                 window = window with { PadBegin = (0, 0), PadEnd = (0, 0) };
             }
+            return Conv(window).Run(x);
+        }
+
+        /// <summary>The folded convolution for a window with equal pads before and after, made once per window.</summary>
+        FoldedConv Conv(Window window)
+        {
             var key = window with { Output = (0, 0) };
             if (!_byWindow.TryGetValue(key, out var conv))
                 _byWindow[key] = conv = FoldedConv.Of(_w, _b, _shape, _group, window.Stride, window.PadBegin, window.Dilation, scale, shift, relu);
-            return conv.Run(x);
+            return conv;
         }
     }
 }

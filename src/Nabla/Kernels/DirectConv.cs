@@ -91,14 +91,25 @@ internal static unsafe partial class DirectConv
     }
 
     /// <summary>y = conv(x, w) + bias, then ReLU when asked; <paramref name="packed"/> from <see cref="Pack"/> with <paramref name="nv"/>.</summary>
-    public static void Forward(in ConvShape s, float[] x, float[] packed, int nv, float[]? bias, float[] y, bool relu)
+    public static void Forward(in ConvShape s, float[] x, float[] packed, int nv, float[]? bias, float[] y, bool relu) =>
+        Forward(s, x, packed, nv, bias, y, relu, s.H, s.W);
+
+    /// <summary>
+    /// The same, with x's planes of <paramref name="sourceH"/> x <paramref name="sourceW"/> as the input, padded
+    /// at the start by s's padding and at the end up to s's padded size (H + 2 PH): a convolution with pads
+    /// that differ before and after (an ONNX Conv's 0 before and 1 after, say) is one of input size
+    /// H + end - start with start's padding both sides, computed without padding x first.
+    /// </summary>
+    public static void Forward(in ConvShape s, float[] x, float[] packed, int nv, float[]? bias, float[] y, bool relu, int sourceH, int sourceW)
     {
         if (!Accepts(s)) throw new ArgumentException($"DirectConv: unsupported convolution {s}");
         if (packed.Length != s.O * s.C * s.KH * s.KW) throw new ArgumentException($"DirectConv: {packed.Length} packed weights for {s}");
+        if (sourceH < 1 || sourceW < 1 || x.Length < (long)s.N * s.C * sourceH * sourceW || y.Length < (long)s.N * s.O * s.OH * s.OW)
+            throw new ArgumentException($"DirectConv: {x.Length} inputs of {sourceH} x {sourceW} or {y.Length} outputs for {s}");
         fixed (float* px = x, pw = packed, pb = bias, py = y)
         {
             var job = t_job ??= new Job();
-            job.Set(s, px, pw, nv, pb, py, relu);
+            job.Set(s, px, sourceH, sourceW, pw, nv, pb, py, relu);
             WorkerPool.Run(job, Threading.NumThreads, Threading.NumThreads);
             job.Clear();
         }
@@ -114,12 +125,12 @@ internal static unsafe partial class DirectConv
     {
         ConvShape _s;
         float* _x, _w, _bias, _y;
-        int _nv, _pixels, _slice;
+        int _nv, _pixels, _slice, _sourceH, _sourceW;
         bool _relu;
 
-        public void Set(in ConvShape s, float* x, float* w, int nv, float* bias, float* y, bool relu)
+        public void Set(in ConvShape s, float* x, int sourceH, int sourceW, float* w, int nv, float* bias, float* y, bool relu)
         {
-            (_s, _nv, _relu) = (s, nv, relu);
+            (_s, _nv, _relu, _sourceH, _sourceW) = (s, nv, relu, sourceH, sourceW);
             _x = x;
             _w = w;
             _bias = bias;
@@ -137,7 +148,7 @@ internal static unsafe partial class DirectConv
         {
             ref readonly var s = ref _s;
             int blocks = s.O / (16 * _nv), rows = s.N * s.OH;
-            var range = new RangeState(s, _nv, _slice, _pixels);
+            var range = new RangeState(s, _nv, _slice, _pixels, _sourceH, _sourceW);
             long items = (long)blocks * rows;
             long i0 = items * chunk / chunks, i1 = items * (chunk + 1) / chunks;
             for (long i = i0; i < i1;)
@@ -191,10 +202,12 @@ internal static unsafe partial class DirectConv
         public readonly int Span;
         public readonly float* Partial;
         readonly float* _own;
+        readonly int _sourceH, _sourceW;
         int _image, _row0, _rows;
 
-        public RangeState(in ConvShape s, int nv, int slice, int pixels)
+        public RangeState(in ConvShape s, int nv, int slice, int pixels, int sourceH, int sourceW)
         {
+            (_sourceH, _sourceW) = (sourceH, sourceW);
             int block = 16 * nv, tilesPerRow = (s.OW + pixels - 1) / pixels, tile = pixels * block;
             bool sliced = slice < s.C;
             // With the input channels in slices, the partial sums of up to Span rows wait in scratch while the
@@ -203,7 +216,7 @@ internal static unsafe partial class DirectConv
             Partial = Scratch.Get(sliced ? (long)Span * tilesPerRow * tile : tile);
             // The input rows the range reads, zero-padded, in this thread's own memory: no other pass over the
             // input, and no hand-over between the cores beyond reading the previous layer's output.
-            bool padded = s.PH > 0 || s.PW > 0;
+            bool padded = s.PH > 0 || s.PW > 0 || sourceH != s.H || sourceW != s.W;
             _own = padded ? Scratch.GetSecond((long)s.C * ((Span - 1) * s.SH + s.KH) * (s.W + 2 * s.PW)) : null;
             _image = -1;
         }
@@ -211,7 +224,7 @@ internal static unsafe partial class DirectConv
         /// <summary>Image n's input for output rows [r0, r1): where it starts, its channel planes' size, its row stride, and the first row held.</summary>
         public float* Input(in ConvShape s, float* x, int n, int r0, int r1, out long plane, out int rowStride, out int rowBase)
         {
-            float* image = x + (long)n * s.C * s.H * s.W;
+            float* image = x + (long)n * s.C * _sourceH * _sourceW;
             if (_own == null)
             {
                 (plane, rowStride, rowBase) = ((long)s.H * s.W, s.W, 0);
@@ -225,7 +238,7 @@ internal static unsafe partial class DirectConv
                 _image = n;
                 _row0 = p0;
                 _rows = Math.Min((Span - 1) * s.SH + s.KH, s.H + 2 * s.PH - p0);
-                Pad(s, image, _own, p0, _rows);
+                Pad(s, image, _sourceH, _sourceW, _own, p0, _rows);
             }
             (plane, rowStride, rowBase) = ((long)_rows * wp, wp, _row0);
             return _own;
@@ -234,29 +247,29 @@ internal static unsafe partial class DirectConv
 
     /// <summary>
     /// Rows [p0, p0 + count) of one image's zero-padded input (rows of W + 2 PW; padded row p is input row
-    /// p - PH) into dst, channel after channel.
+    /// p - PH) into dst, channel after channel, from planes of sourceH x sourceW: zero past them, and what
+    /// lies past the padded plane (a source larger than H x W) left out.
     /// </summary>
-    static void Pad(in ConvShape s, float* x, float* dst, int p0, int count)
+    static void Pad(in ConvShape s, float* x, int sourceH, int sourceW, float* dst, int p0, int count)
     {
-        int wp = s.W + 2 * s.PW;
+        int wp = s.W + 2 * s.PW, cols = Math.Min(sourceW, wp - s.PW);
         for (int c = 0; c < s.C; c++)
         {
-            float* src = x + (long)c * s.H * s.W;
+            float* src = x + (long)c * sourceH * sourceW;
             for (int p = p0; p < p0 + count; p++, dst += wp)
             {
                 int i = p - s.PH;
-                if (i < 0 || i >= s.H)
+                if (i < 0 || i >= sourceH)
                 {
                     new Span<float>(dst, wp).Clear();
                     continue;
                 }
                 new Span<float>(dst, s.PW).Clear();
-                new ReadOnlySpan<float>(src + (long)i * s.W, s.W).CopyTo(new Span<float>(dst + s.PW, s.W));
-                new Span<float>(dst + s.PW + s.W, s.PW).Clear();
+                new ReadOnlySpan<float>(src + (long)i * sourceW, cols).CopyTo(new Span<float>(dst + s.PW, cols));
+                new Span<float>(dst + s.PW + cols, wp - s.PW - cols).Clear();
             }
         }
     }
-
 
     /// <summary>Writes a tile's sums acc[P][block] to P pixels of each of the block's output planes, with the bias and ReLU.</summary>
     internal static void Store(float* acc, int p, int block, float* bias, bool relu, float* y, long planeOut)

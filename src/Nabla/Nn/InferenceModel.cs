@@ -265,9 +265,7 @@ internal sealed class FoldedConv
         if (y.Numel == 0) return y;
         if (!_pool && DirectConv.Chooses(s))
         {
-            int nv = DirectConv.Vectors(s);
-            if (_direct is null || _directVectors != nv) (_direct, _directVectors) = (DirectConv.Pack(s, _w, nv), nv);
-            DirectConv.Forward(s, x.Storage, _direct, nv, _b, y.Storage, _relu);
+            RunDirect(s, x, y);
             return y;
         }
         if (!_pool && WinogradConv.AcceptsTilesAsRows(s, WinogradConv.RowsMaxTiles))
@@ -307,6 +305,29 @@ internal sealed class FoldedConv
             Conv2dKernel.ForwardGemm(s, x.Storage, _w, _b, _withBias, y.Storage, _relu, _pool, _packed);
         }
         return y;
+    }
+
+    /// <summary>
+    /// The convolution of x padded by this convolution's padding at the start and by that plus
+    /// (<paramref name="moreH"/>, <paramref name="moreW"/>) at the end, when the direct kernels take it, else
+    /// null: an ONNX Conv's unequal pads without padding x first.
+    /// </summary>
+    public Tensor? RunDirectPaddedMoreAtEnd(Tensor x, int moreH, int moreW)
+    {
+        if (_pool || x.Rank != 4 || x.Shape[1] != _c) return null;
+        var s = new ConvShape(x.Shape[0], _c, x.Shape[2] + moreH, x.Shape[3] + moreW, _o, _kh, _kw, _stride.H, _stride.W, _padding.H, _padding.W,
+            _dilation.H, _dilation.W, _groups);
+        if (s.H < 1 || s.W < 1 || s.OH < 1 || s.OW < 1 || s.N == 0 || !DirectConv.Chooses(s)) return null;
+        var y = new Tensor([s.N, _o, s.OH, s.OW], clear: false);
+        RunDirect(s, x, y);
+        return y;
+    }
+
+    void RunDirect(in ConvShape s, Tensor x, Tensor y)
+    {
+        int nv = DirectConv.Vectors(s);
+        if (_direct is null || _directVectors != nv) (_direct, _directVectors) = (DirectConv.Pack(s, _w, nv), nv);
+        DirectConv.Forward(s, x.Storage, _direct, nv, _b, y.Storage, _relu, x.Shape[2], x.Shape[3]);
     }
 
     /// <summary>The Winograd filter transform (it depends on the weights and channel counts only), packed for the GEMM.</summary>

@@ -75,6 +75,31 @@ public unsafe class DirectConvTests
     }
 
     [Theory]
+    [InlineData(1, 0, 1, 2)]   // ONNX's 0 before, 1 after, stride 2 (ResNet-18's from ML.NET)
+    [InlineData(7, 0, 1, 1)]
+    [InlineData(1, 3, 2, 2)]   // more before than after: the source is larger than the shape's input
+    [InlineData(7, 2, 3, 2)]
+    public void Pads_that_differ_before_and_after_read_as_a_padded_input(int n, int before, int after, int stride)
+    {
+        const int c = 5, size = 14, k = 3;
+        var g = new Generator(31);
+        var x = Tensor.Randn([n, c, size, size], g);
+        var padded = x.Pad([before, after, before, after]);
+        int full = size + before + after;
+        var reference = new ConvShape(n, c, full, full, 32, k, k, stride, stride, 0, 0, 1, 1, 1);
+        var w = Tensor.Randn([32 * c * k * k], g).ToArray();
+        var b = Tensor.Randn([32], g).ToArray();
+        var expected = Reference(reference, padded.ToArray(), w, b, relu: true);
+        var s = new ConvShape(n, c, size + after - before, size + after - before, 32, k, k, stride, stride, before, before, 1, 1, 1);
+        Assert.Equal((reference.OH, reference.OW), (s.OH, s.OW));
+        var y = new float[expected.Length];
+        Array.Fill(y, float.NaN);
+        DirectConv.Forward(s, x.ToArray(), DirectConv.Pack(s, w, 2), 2, b, y, relu: true, size, size);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(y[i] - expected[i]) <= 1e-4, $"output {i}: expected {expected[i]}, got {y[i]}");
+    }
+
+    [Theory]
     [InlineData(1, 40, 9, 64, 1)]   // 9 wide: 2-vector kernels
     [InlineData(7, 24, 7, 64, 1)]   // 4 vectors, batch 7
     [InlineData(2, 20, 23, 32, 2)]  // stride 2
