@@ -6,8 +6,9 @@ namespace Nabla.Onnx.Import;
 /// The graph rewritten for inference (<see cref="OnnxModule"/>'s <c>ForInference</c>): each Conv whose
 /// only reader is a BatchNormalization with constant statistics becomes one convolution with the
 /// normalization folded into its weights, a Relu that is the only reader of a convolution's result
-/// is applied as the convolution writes it, and an Add whose only reader is a Relu adds and clamps in
-/// one pass. Every other node runs as loaded.
+/// is applied as the convolution writes it, a convolution whose only reader is an Add followed only by a
+/// Relu (a residual block's end) adds the other input and clamps as it writes (run where the Add was), and
+/// any other Add whose only reader is a Relu adds and clamps in one pass. Every other node runs as loaded.
 /// </summary>
 internal static class InferenceFolding
 {
@@ -22,12 +23,18 @@ internal static class InferenceFolding
             !graphOutputs.Contains(v) && readers.TryGetValue(v, out var r) && r.Count == 1 ? r[0] : -1;
 
         var skip = new bool[nodes.Length];
+        // A Conv fused with the Add + Relu after it runs where the Add did, once the Add's other input exists.
+        var deferred = new Dictionary<int, CompiledNode>();
         var result = new List<CompiledNode>();
         var plan = new List<string>();
-        int folded = 0, fusedRelu = 0, addRelu = 0, convs = 0;
+        int folded = 0, fusedRelu = 0, addRelu = 0, convAddRelu = 0, convs = 0;
         for (int i = 0; i < nodes.Length; i++)
         {
-            if (skip[i]) continue;
+            if (skip[i])
+            {
+                if (deferred.Remove(i, out var fused)) result.Add(fused);
+                continue;
+            }
             var node = nodes[i];
             if (node.OpType == "Conv" && node.Info is { } info && ConvWeights(node, constant) is var (w, b))
             {
@@ -51,6 +58,33 @@ internal static class InferenceFolding
                     output = nodes[reluAt].Outputs[0];
                     relu = true;
                     fusedRelu++;
+                }
+                int addAt = relu ? -1 : OnlyReader(output);
+                if (addAt > i && !skip[addAt] && nodes[addAt] is { OpType: "Add" } add && add.Inputs.Length == 2 && add.Inputs.Contains(output) && add.Inputs[0] != add.Inputs[1]
+                    && OnlyReader(add.Outputs[0]) is int after and >= 0 && nodes[after].OpType == "Relu" && nodes[after].Inputs[0] == add.Outputs[0])
+                {
+                    // Conv (+ BatchNormalization) → Add → Relu: the add and ReLU as the convolution writes its output.
+                    skip[addAt] = skip[after] = true;
+                    convAddRelu++;
+                    var conv = new FoldedGraphConv(info, w, b, scale, shift, relu: false);
+                    string other = add.Inputs[0] == output ? add.Inputs[1] : add.Inputs[0];
+                    var addRun = add.Run;
+                    deferred[addAt] = node with
+                    {
+                        Display = node.Display + (scale is null ? "" : " + BatchNormalization") + " + " + add.Display + " + Relu",
+                        Inputs = [node.Inputs[0], other], Outputs = [nodes[after].Outputs[0]],
+                        Run = (ctx, args) =>
+                        {
+                            var x = args[0]!.AsTensor();
+                            var residual = args[1]!.AsTensor();
+                            if (conv.RunAddRelu(x, residual) is { } y) return [OnnxValue.Of(y)];
+                            // The residual broadcasts: the Add as loaded, then the Relu.
+                            var h = OnnxValue.Of(conv.Run(x));
+                            var sum = addRun(ctx, add.Inputs[0] == output ? [h, args[1]] : [args[1], h])[0];
+                            return [OnnxValue.Of(Tensor.Relu(sum.AsTensor()))];
+                        },
+                    };
+                    continue;
                 }
                 if (scale is not null || relu || node.Inputs.Length > 1)
                 {
@@ -82,7 +116,8 @@ internal static class InferenceFolding
             }
             result.Add(node);
         }
-        plan.Add($"{convs} Conv: {folded} with their BatchNormalization folded in, {fusedRelu} with their Relu fused; {addRelu} Add + Relu fused; " +
+        plan.Add($"{convs} Conv: {folded} with their BatchNormalization folded in, {fusedRelu} with their Relu fused, {convAddRelu} with the Add + Relu after them; " +
+                 $"{addRelu} other Add + Relu fused; " +
                  $"{result.Count} nodes run instead of {nodes.Length}");
         return ([.. result], plan);
     }
@@ -132,6 +167,22 @@ internal static class InferenceFolding
                 window = window with { PadBegin = (0, 0), PadEnd = (0, 0) };
             }
             return Conv(window).Run(x);
+        }
+
+        /// <summary>ReLU(conv(x) + residual), or null when the residual is not of the output's shape.</summary>
+        public Tensor? RunAddRelu(Tensor x, Tensor residual)
+        {
+            var window = _geometry.Resolve(info, x, (_shape[2], _shape[3]), oneD: false, ceil: false);
+            if (window.PadBegin != window.PadEnd)
+            {
+                var start = Conv(window with { PadEnd = window.PadBegin });
+                if (start.RunDirectPaddedMoreAtEnd(x, window.PadEnd.H - window.PadBegin.H, window.PadEnd.W - window.PadBegin.W, residual) is { } y) return y;
+                x = x.Pad([window.PadBegin.W, window.PadEnd.W, window.PadBegin.H, window.PadEnd.H]);
+                window = window with { PadBegin = (0, 0), PadEnd = (0, 0) };
+            }
+            if (residual.Rank != 4 || residual.Shape[0] != x.Shape[0] || residual.Shape[1] != _shape[0] || (residual.Shape[2], residual.Shape[3]) != window.Output)
+                return null;
+            return Conv(window).RunAddRelu(x, residual);
         }
 
         /// <summary>The folded convolution for a window with equal pads before and after, made once per window.</summary>

@@ -98,18 +98,23 @@ internal static unsafe partial class DirectConv
     /// The same, with x's planes of <paramref name="sourceH"/> x <paramref name="sourceW"/> as the input, padded
     /// at the start by s's padding and at the end up to s's padded size (H + 2 PH): a convolution with pads
     /// that differ before and after (an ONNX Conv's 0 before and 1 after, say) is one of input size
-    /// H + end - start with start's padding both sides, computed without padding x first.
+    /// H + end - start with start's padding both sides, computed without padding x first. With a
+    /// <paramref name="residual"/> (laid out as y), y = ReLU(conv(x) + bias + residual), ReLU whatever
+    /// <paramref name="relu"/> says: a residual block's add and ReLU as the outputs are written.
     /// </summary>
-    public static void Forward(in ConvShape s, float[] x, float[] packed, int nv, float[]? bias, float[] y, bool relu, int sourceH, int sourceW)
+    public static void Forward(in ConvShape s, float[] x, float[] packed, int nv, float[]? bias, float[] y, bool relu, int sourceH, int sourceW,
+        float[]? residual = null)
     {
         if (!Accepts(s)) throw new ArgumentException($"DirectConv: unsupported convolution {s}");
         if (packed.Length != s.O * s.C * s.KH * s.KW) throw new ArgumentException($"DirectConv: {packed.Length} packed weights for {s}");
         if (sourceH < 1 || sourceW < 1 || x.Length < (long)s.N * s.C * sourceH * sourceW || y.Length < (long)s.N * s.O * s.OH * s.OW)
             throw new ArgumentException($"DirectConv: {x.Length} inputs of {sourceH} x {sourceW} or {y.Length} outputs for {s}");
-        fixed (float* px = x, pw = packed, pb = bias, py = y)
+        if (residual is not null && residual.Length < (long)s.N * s.O * s.OH * s.OW)
+            throw new ArgumentException($"DirectConv: {residual.Length} residual values for {s}");
+        fixed (float* px = x, pw = packed, pb = bias, py = y, pr = residual)
         {
             var job = t_job ??= new Job();
-            job.Set(s, px, sourceH, sourceW, pw, nv, pb, py, relu);
+            job.Set(s, px, sourceH, sourceW, pw, nv, pb, py, relu || residual is not null, pr);
             WorkerPool.Run(job, Threading.NumThreads, Threading.NumThreads);
             job.Clear();
         }
@@ -124,12 +129,13 @@ internal static unsafe partial class DirectConv
     sealed class Job : IParallelJob
     {
         ConvShape _s;
-        float* _x, _w, _bias, _y;
+        float* _x, _w, _bias, _y, _residual;
         int _nv, _pixels, _slice, _sourceH, _sourceW;
         bool _relu;
 
-        public void Set(in ConvShape s, float* x, int sourceH, int sourceW, float* w, int nv, float* bias, float* y, bool relu)
+        public void Set(in ConvShape s, float* x, int sourceH, int sourceW, float* w, int nv, float* bias, float* y, bool relu, float* residual)
         {
+            _residual = residual;
             (_s, _nv, _relu, _sourceH, _sourceW) = (s, nv, relu, sourceH, sourceW);
             _x = x;
             _w = w;
@@ -141,7 +147,7 @@ internal static unsafe partial class DirectConv
 
         public void Clear()
         {
-            _x = _w = _bias = _y = null;
+            _x = _w = _bias = _y = _residual = null;
         }
 
         public void RunChunk(int chunk, int chunks)
@@ -173,7 +179,8 @@ internal static unsafe partial class DirectConv
             bool sliced = _slice < s.C;
             float* bBlock = _bias == null ? null : _bias + ob * block;
             float* xImage = range.Input(s, _x, n, r0, r1, out long planeIn, out int rowStride, out int rowBase);
-            float* yImage = _y + ((long)n * s.O + (long)ob * block) * planeOut;
+            long outImage = ((long)n * s.O + (long)ob * block) * planeOut;
+            float* yImage = _y + outImage, rImage = _residual == null ? null : _residual + outImage;
             for (int c0 = 0; c0 < s.C; c0 += _slice)
             {
                 int cc = Math.Min(_slice, s.C - c0);
@@ -182,13 +189,13 @@ internal static unsafe partial class DirectConv
                 for (int r = r0; r < r1; r++)
                 {
                     float* xRow = xImage + c0 * planeIn + (long)(r * s.SH - rowBase) * rowStride;
-                    float* yRow = yImage + (long)r * s.OW;
+                    float* yRow = yImage + (long)r * s.OW, rRow = rImage == null ? null : rImage + (long)r * s.OW;
                     for (int t = 0; t < tilesPerRow; t++)
                     {
                         int ow0 = t * _pixels, p = Math.Min(_pixels, s.OW - ow0);
                         float* a = sliced ? range.Partial + ((long)(r - r0) * tilesPerRow + t) * tile : range.Partial;
                         Kernel(p, _nv, s.SW)(xRow + ow0 * s.SW, (nint)planeIn, rowStride, cc, s.KH, s.KW, wSlice, a, c0 > 0);
-                        if (last) Store(a, p, block, bBlock, _relu, yRow + ow0, planeOut);
+                        if (last) Store(a, p, block, bBlock, _relu, yRow + ow0, planeOut, rRow == null ? null : rRow + ow0);
                     }
                 }
             }
@@ -271,27 +278,32 @@ internal static unsafe partial class DirectConv
         }
     }
 
-    /// <summary>Writes a tile's sums acc[P][block] to P pixels of each of the block's output planes, with the bias and ReLU.</summary>
-    internal static void Store(float* acc, int p, int block, float* bias, bool relu, float* y, long planeOut)
+    /// <summary>
+    /// Writes a tile's sums acc[P][block] to P pixels of each of the block's output planes, with the bias, then
+    /// the residual (laid out as y, or null), then ReLU when asked.
+    /// </summary>
+    internal static void Store(float* acc, int p, int block, float* bias, bool relu, float* y, long planeOut, float* residual = null)
     {
         if (!Avx512F.IsSupported)
         {
-            StoreScalar(acc, p, block, bias, relu, y, planeOut);
+            StoreScalar(acc, p, block, bias, relu, y, planeOut, residual);
             return;
         }
         for (int v = 0; v < block; v += 16)
-            Store16(acc + v, p, block, bias == null ? null : bias + v, relu, y + v * planeOut, (nint)planeOut);
+            Store16(acc + v, p, block, bias == null ? null : bias + v, relu, y + v * planeOut, (nint)planeOut, residual == null ? null : residual + v * planeOut);
     }
 
     /// <summary><see cref="Store"/> one value at a time: where AVX-512 is missing, and the tests' reference for the transposing store.</summary>
-    internal static void StoreScalar(float* acc, int p, int block, float* bias, bool relu, float* y, long planeOut)
+    internal static void StoreScalar(float* acc, int p, int block, float* bias, bool relu, float* y, long planeOut, float* residual = null)
     {
         for (int o = 0; o < block; o++, y += planeOut)
         {
             float b = bias == null ? 0f : bias[o];
+            float* res = residual == null ? null : residual + o * planeOut;
             for (int k = 0; k < p; k++)
             {
                 float v = acc[k * block + o] + b;
+                if (res != null) v += res[k];
                 y[k] = relu ? Math.Max(v, 0f) : v;
             }
         }

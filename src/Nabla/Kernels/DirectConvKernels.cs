@@ -3026,30 +3026,33 @@ internal static unsafe partial class DirectConv
 
     /// <summary>
     /// Writes 16 output channels of a tile, acc[k][16] for pixels k &lt; p (16 apart: <paramref name="stride"/> floats), to
-    /// p consecutive pixels of each channel's plane (planeOut apart), with the bias and ReLU: the 16 x 16
-    /// block transposed in registers (pixels past p are zero and masked off).
+    /// p consecutive pixels of each channel's plane (planeOut apart), with the bias, then the residual (laid
+    /// out as y) when there is one, then ReLU: the 16 x 16 block transposed in registers (pixels past p are
+    /// zero and masked off).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Store16(float* acc, int p, int stride, float* bias, bool relu, float* y, nint planeOut)
+    static void Store16(float* acc, int p, int stride, float* bias, bool relu, float* y, nint planeOut, float* residual)
     {
         var b = bias == null ? Vector512<float>.Zero : Vector512.Load(bias);
         var floor = relu ? Vector512<float>.Zero : Vector512.Create(float.NegativeInfinity);
-        var r0 = 0 < p ? Vector512.Max(Vector512.Load(acc + 0 * stride) + b, floor) : Vector512<float>.Zero;
-        var r1 = 1 < p ? Vector512.Max(Vector512.Load(acc + 1 * stride) + b, floor) : Vector512<float>.Zero;
-        var r2 = 2 < p ? Vector512.Max(Vector512.Load(acc + 2 * stride) + b, floor) : Vector512<float>.Zero;
-        var r3 = 3 < p ? Vector512.Max(Vector512.Load(acc + 3 * stride) + b, floor) : Vector512<float>.Zero;
-        var r4 = 4 < p ? Vector512.Max(Vector512.Load(acc + 4 * stride) + b, floor) : Vector512<float>.Zero;
-        var r5 = 5 < p ? Vector512.Max(Vector512.Load(acc + 5 * stride) + b, floor) : Vector512<float>.Zero;
-        var r6 = 6 < p ? Vector512.Max(Vector512.Load(acc + 6 * stride) + b, floor) : Vector512<float>.Zero;
-        var r7 = 7 < p ? Vector512.Max(Vector512.Load(acc + 7 * stride) + b, floor) : Vector512<float>.Zero;
-        var r8 = 8 < p ? Vector512.Max(Vector512.Load(acc + 8 * stride) + b, floor) : Vector512<float>.Zero;
-        var r9 = 9 < p ? Vector512.Max(Vector512.Load(acc + 9 * stride) + b, floor) : Vector512<float>.Zero;
-        var r10 = 10 < p ? Vector512.Max(Vector512.Load(acc + 10 * stride) + b, floor) : Vector512<float>.Zero;
-        var r11 = 11 < p ? Vector512.Max(Vector512.Load(acc + 11 * stride) + b, floor) : Vector512<float>.Zero;
-        var r12 = 12 < p ? Vector512.Max(Vector512.Load(acc + 12 * stride) + b, floor) : Vector512<float>.Zero;
-        var r13 = 13 < p ? Vector512.Max(Vector512.Load(acc + 13 * stride) + b, floor) : Vector512<float>.Zero;
-        var r14 = 14 < p ? Vector512.Max(Vector512.Load(acc + 14 * stride) + b, floor) : Vector512<float>.Zero;
-        var r15 = 15 < p ? Vector512.Max(Vector512.Load(acc + 15 * stride) + b, floor) : Vector512<float>.Zero;
+        // With a residual, ReLU comes after adding it.
+        var first = residual == null ? floor : Vector512.Create(float.NegativeInfinity);
+        var r0 = 0 < p ? Vector512.Max(Vector512.Load(acc + 0 * stride) + b, first) : Vector512<float>.Zero;
+        var r1 = 1 < p ? Vector512.Max(Vector512.Load(acc + 1 * stride) + b, first) : Vector512<float>.Zero;
+        var r2 = 2 < p ? Vector512.Max(Vector512.Load(acc + 2 * stride) + b, first) : Vector512<float>.Zero;
+        var r3 = 3 < p ? Vector512.Max(Vector512.Load(acc + 3 * stride) + b, first) : Vector512<float>.Zero;
+        var r4 = 4 < p ? Vector512.Max(Vector512.Load(acc + 4 * stride) + b, first) : Vector512<float>.Zero;
+        var r5 = 5 < p ? Vector512.Max(Vector512.Load(acc + 5 * stride) + b, first) : Vector512<float>.Zero;
+        var r6 = 6 < p ? Vector512.Max(Vector512.Load(acc + 6 * stride) + b, first) : Vector512<float>.Zero;
+        var r7 = 7 < p ? Vector512.Max(Vector512.Load(acc + 7 * stride) + b, first) : Vector512<float>.Zero;
+        var r8 = 8 < p ? Vector512.Max(Vector512.Load(acc + 8 * stride) + b, first) : Vector512<float>.Zero;
+        var r9 = 9 < p ? Vector512.Max(Vector512.Load(acc + 9 * stride) + b, first) : Vector512<float>.Zero;
+        var r10 = 10 < p ? Vector512.Max(Vector512.Load(acc + 10 * stride) + b, first) : Vector512<float>.Zero;
+        var r11 = 11 < p ? Vector512.Max(Vector512.Load(acc + 11 * stride) + b, first) : Vector512<float>.Zero;
+        var r12 = 12 < p ? Vector512.Max(Vector512.Load(acc + 12 * stride) + b, first) : Vector512<float>.Zero;
+        var r13 = 13 < p ? Vector512.Max(Vector512.Load(acc + 13 * stride) + b, first) : Vector512<float>.Zero;
+        var r14 = 14 < p ? Vector512.Max(Vector512.Load(acc + 14 * stride) + b, first) : Vector512<float>.Zero;
+        var r15 = 15 < p ? Vector512.Max(Vector512.Load(acc + 15 * stride) + b, first) : Vector512<float>.Zero;
         var t0 = Avx512F.UnpackLow(r0, r1); var t1 = Avx512F.UnpackHigh(r0, r1);
         var t2 = Avx512F.UnpackLow(r2, r3); var t3 = Avx512F.UnpackHigh(r2, r3);
         var t4 = Avx512F.UnpackLow(r4, r5); var t5 = Avx512F.UnpackHigh(r4, r5);
@@ -3075,6 +3078,25 @@ internal static unsafe partial class DirectConv
         r6 = Avx512F.Shuffle4x128(t6, t14, 0x88); r14 = Avx512F.Shuffle4x128(t6, t14, 0xDD);
         r7 = Avx512F.Shuffle4x128(t7, t15, 0x88); r15 = Avx512F.Shuffle4x128(t7, t15, 0xDD);
         var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(p)).AsSingle();
+        if (residual != null)
+        {
+            r0 = Vector512.Max(r0 + Avx512F.MaskLoad(residual + 0 * planeOut, mask, Vector512<float>.Zero), floor);
+            r1 = Vector512.Max(r1 + Avx512F.MaskLoad(residual + 1 * planeOut, mask, Vector512<float>.Zero), floor);
+            r2 = Vector512.Max(r2 + Avx512F.MaskLoad(residual + 2 * planeOut, mask, Vector512<float>.Zero), floor);
+            r3 = Vector512.Max(r3 + Avx512F.MaskLoad(residual + 3 * planeOut, mask, Vector512<float>.Zero), floor);
+            r4 = Vector512.Max(r4 + Avx512F.MaskLoad(residual + 4 * planeOut, mask, Vector512<float>.Zero), floor);
+            r5 = Vector512.Max(r5 + Avx512F.MaskLoad(residual + 5 * planeOut, mask, Vector512<float>.Zero), floor);
+            r6 = Vector512.Max(r6 + Avx512F.MaskLoad(residual + 6 * planeOut, mask, Vector512<float>.Zero), floor);
+            r7 = Vector512.Max(r7 + Avx512F.MaskLoad(residual + 7 * planeOut, mask, Vector512<float>.Zero), floor);
+            r8 = Vector512.Max(r8 + Avx512F.MaskLoad(residual + 8 * planeOut, mask, Vector512<float>.Zero), floor);
+            r9 = Vector512.Max(r9 + Avx512F.MaskLoad(residual + 9 * planeOut, mask, Vector512<float>.Zero), floor);
+            r10 = Vector512.Max(r10 + Avx512F.MaskLoad(residual + 10 * planeOut, mask, Vector512<float>.Zero), floor);
+            r11 = Vector512.Max(r11 + Avx512F.MaskLoad(residual + 11 * planeOut, mask, Vector512<float>.Zero), floor);
+            r12 = Vector512.Max(r12 + Avx512F.MaskLoad(residual + 12 * planeOut, mask, Vector512<float>.Zero), floor);
+            r13 = Vector512.Max(r13 + Avx512F.MaskLoad(residual + 13 * planeOut, mask, Vector512<float>.Zero), floor);
+            r14 = Vector512.Max(r14 + Avx512F.MaskLoad(residual + 14 * planeOut, mask, Vector512<float>.Zero), floor);
+            r15 = Vector512.Max(r15 + Avx512F.MaskLoad(residual + 15 * planeOut, mask, Vector512<float>.Zero), floor);
+        }
         Avx512F.MaskStore(y + 0 * planeOut, mask, r0);
         Avx512F.MaskStore(y + 1 * planeOut, mask, r1);
         Avx512F.MaskStore(y + 2 * planeOut, mask, r2);

@@ -48,16 +48,19 @@ def store():
     L = []
     L.append("    /// <summary>")
     L.append("    /// Writes 16 output channels of a tile, acc[k][16] for pixels k &lt; p (16 apart: <paramref name=\"stride\"/> floats), to")
-    L.append("    /// p consecutive pixels of each channel's plane (planeOut apart), with the bias and ReLU: the 16 x 16")
-    L.append("    /// block transposed in registers (pixels past p are zero and masked off).")
+    L.append("    /// p consecutive pixels of each channel's plane (planeOut apart), with the bias, then the residual (laid")
+    L.append("    /// out as y) when there is one, then ReLU: the 16 x 16 block transposed in registers (pixels past p are")
+    L.append("    /// zero and masked off).")
     L.append("    /// </summary>")
     L.append("    [MethodImpl(MethodImplOptions.AggressiveOptimization)]")
-    L.append("    static void Store16(float* acc, int p, int stride, float* bias, bool relu, float* y, nint planeOut)")
+    L.append("    static void Store16(float* acc, int p, int stride, float* bias, bool relu, float* y, nint planeOut, float* residual)")
     L.append("    {")
     L.append("        var b = bias == null ? Vector512<float>.Zero : Vector512.Load(bias);")
     L.append("        var floor = relu ? Vector512<float>.Zero : Vector512.Create(float.NegativeInfinity);")
+    L.append("        // With a residual, ReLU comes after adding it.")
+    L.append("        var first = residual == null ? floor : Vector512.Create(float.NegativeInfinity);")
     for k in range(16):
-        L.append(f"        var r{k} = {k} < p ? Vector512.Max(Vector512.Load(acc + {k} * stride) + b, floor) : Vector512<float>.Zero;")
+        L.append(f"        var r{k} = {k} < p ? Vector512.Max(Vector512.Load(acc + {k} * stride) + b, first) : Vector512<float>.Zero;")
     for i in range(8):
         a, c = 2*i, 2*i+1
         L.append(f"        var t{a} = Avx512F.UnpackLow(r{a}, r{c}); var t{c} = Avx512F.UnpackHigh(r{a}, r{c});")
@@ -76,6 +79,11 @@ def store():
     for j in range(8):
         L.append(f"        r{j} = Avx512F.Shuffle4x128(t{j}, t{j+8}, 0x88); r{j+8} = Avx512F.Shuffle4x128(t{j}, t{j+8}, 0xDD);")
     L.append("        var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(p)).AsSingle();")
+    L.append("        if (residual != null)")
+    L.append("        {")
+    for k in range(16):
+        L.append(f"            r{k} = Vector512.Max(r{k} + Avx512F.MaskLoad(residual + {k} * planeOut, mask, Vector512<float>.Zero), floor);")
+    L.append("        }")
     for k in range(16):
         L.append(f"        Avx512F.MaskStore(y + {k} * planeOut, mask, r{k});")
     L.append("    }")

@@ -170,11 +170,8 @@ internal static class InferencePlanner
         plan.Add($"basicblock: conv2d+batchnorm+relu, conv2d+batchnorm{(down is null ? "" : ", shortcut conv2d+batchnorm")}, add+relu (fused)");
         return x =>
         {
-            var h = conv2.Run(conv1.Run(x));
-            var shortcut = down is null ? x : down.Run(x);
-            var hs = h.Span;
-            Activation.AddRelu(hs, shortcut.Data, hs);
-            return h;
+            var h = conv1.Run(x);
+            return conv2.RunAddRelu(h, down is null ? x : down.Run(x));
         };
     }
 
@@ -251,7 +248,15 @@ internal sealed class FoldedConv
         return new FoldedConv(w, b, weightShape[0], weightShape[1] * groups, weightShape[2], weightShape[3], groups, stride, padding, dilation, relu);
     }
 
-    public Tensor Run(Tensor x)
+    public Tensor Run(Tensor x) => Run(x, null);
+
+    /// <summary>
+    /// ReLU(conv(x) + residual): a residual block's second convolution with its add and ReLU, which the direct
+    /// kernels apply as they write the output (this convolution's own ReLU, if any, is not applied first).
+    /// </summary>
+    public Tensor RunAddRelu(Tensor x, Tensor residual) => Run(x, residual);
+
+    Tensor Run(Tensor x, Tensor? residual)
     {
         if (x.Rank != 4 || x.Shape[1] != _c)
             throw new ShapeException("conv2d", $"input of shape (N, {_c}, H, W)", x.ShapeString);
@@ -262,11 +267,21 @@ internal sealed class FoldedConv
         if (_pool && (s.OH < 2 || s.OW < 2))
             throw new ShapeException("max_pool2d", "an input of at least 2 x 2 for its 2 x 2 window", $"a convolution output of {s.OH} x {s.OW}");
         var y = new Tensor(_pool ? [s.N, _o, s.OH / 2, s.OW / 2] : [s.N, _o, s.OH, s.OW], clear: false);
+        if (residual is not null && !residual.SameShape(y))
+            throw new ShapeException("conv2d + add", $"a residual of the output's shape {y.ShapeString}", residual.ShapeString);
         if (y.Numel == 0) return y;
         if (!_pool && DirectConv.Chooses(s))
         {
-            RunDirect(s, x, y);
+            RunDirect(s, x, y, residual);
             return y;
+        }
+        if (residual is not null)
+        {
+            if (_relu) throw new InvalidOperationException("FoldedConv: a convolution with its own ReLU takes no residual");
+            var h = Run(x, null);
+            var hs = h.Span;
+            Activation.AddRelu(hs, residual.Data, hs);
+            return h;
         }
         if (!_pool && WinogradConv.AcceptsTilesAsRows(s, WinogradConv.RowsMaxTiles))
         {
@@ -312,22 +327,23 @@ internal sealed class FoldedConv
     /// (<paramref name="moreH"/>, <paramref name="moreW"/>) at the end, when the direct kernels take it, else
     /// null: an ONNX Conv's unequal pads without padding x first.
     /// </summary>
-    public Tensor? RunDirectPaddedMoreAtEnd(Tensor x, int moreH, int moreW)
+    public Tensor? RunDirectPaddedMoreAtEnd(Tensor x, int moreH, int moreW, Tensor? residual = null)
     {
         if (_pool || x.Rank != 4 || x.Shape[1] != _c) return null;
         var s = new ConvShape(x.Shape[0], _c, x.Shape[2] + moreH, x.Shape[3] + moreW, _o, _kh, _kw, _stride.H, _stride.W, _padding.H, _padding.W,
             _dilation.H, _dilation.W, _groups);
         if (s.H < 1 || s.W < 1 || s.OH < 1 || s.OW < 1 || s.N == 0 || !DirectConv.Chooses(s)) return null;
         var y = new Tensor([s.N, _o, s.OH, s.OW], clear: false);
-        RunDirect(s, x, y);
+        if (residual is not null && !residual.SameShape(y)) return null;
+        RunDirect(s, x, y, residual);
         return y;
     }
 
-    void RunDirect(in ConvShape s, Tensor x, Tensor y)
+    void RunDirect(in ConvShape s, Tensor x, Tensor y, Tensor? residual)
     {
         int nv = DirectConv.Vectors(s);
         if (_direct is null || _directVectors != nv) (_direct, _directVectors) = (DirectConv.Pack(s, _w, nv), nv);
-        DirectConv.Forward(s, x.Storage, _direct, nv, _b, y.Storage, _relu, x.Shape[2], x.Shape[3]);
+        DirectConv.Forward(s, x.Storage, _direct, nv, _b, y.Storage, _relu, x.Shape[2], x.Shape[3], residual?.Storage);
     }
 
     /// <summary>The Winograd filter transform (it depends on the weights and channel counts only), packed for the GEMM.</summary>

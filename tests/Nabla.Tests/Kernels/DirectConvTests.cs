@@ -75,6 +75,25 @@ public unsafe class DirectConvTests
     }
 
     [Theory]
+    [InlineData(1, 14, 1)]
+    [InlineData(7, 9, 2)]
+    [InlineData(1, 7, 1)]   // 4-vector kernels
+    public void A_residual_is_added_before_the_relu(int n, int size, int stride)
+    {
+        var s = new ConvShape(n, 6, size, size, 64, 3, 3, stride, stride, 1, 1, 1, 1, 1);
+        var (x, w, b) = Inputs(s, 41);
+        var residual = Tensor.Randn([s.N * s.O * s.OH * s.OW], new Generator(42)).ToArray();
+        var conv = Reference(s, x, w, b, relu: false);
+        int nv = DirectConv.Vectors(s);
+        var y = new float[conv.Length];
+        // relu: false still clamps: the residual's ReLU comes with it.
+        DirectConv.Forward(s, x, DirectConv.Pack(s, w, nv), nv, b, y, relu: false, s.H, s.W, residual);
+        for (int i = 0; i < conv.Length; i++)
+            Assert.True(Math.Abs(y[i] - Math.Max(conv[i] + residual[i], 0)) <= 1e-4, $"output {i}: expected {Math.Max(conv[i] + residual[i], 0)}, got {y[i]}");
+        Assert.Throws<ArgumentException>(() => DirectConv.Forward(s, x, DirectConv.Pack(s, w, nv), nv, b, y, false, s.H, s.W, new float[3]));
+    }
+
+    [Theory]
     [InlineData(1, 0, 1, 2)]   // ONNX's 0 before, 1 after, stride 2 (ResNet-18's from ML.NET)
     [InlineData(7, 0, 1, 1)]
     [InlineData(1, 3, 2, 2)]   // more before than after: the source is larger than the shape's input
@@ -154,21 +173,23 @@ public unsafe class DirectConvTests
         var acc = Tensor.Randn([16 * block], g).ToArray();
         var bias = Tensor.Randn([block], g).ToArray();
         const int plane = 21; // planes 21 floats apart, 16 written: the 5 between must stay untouched
+        var residual = Tensor.Randn([block * plane], g).ToArray();
         for (int p = 1; p <= 16; p++)
             foreach (bool relu in new[] { false, true })
                 foreach (var bs in new[] { bias, null })
-                {
-                    var expected = new float[block * plane];
-                    var actual = new float[block * plane];
-                    Array.Fill(expected, -7f);
-                    Array.Fill(actual, -7f);
-                    fixed (float* a = acc, pb = bs, e = expected, y = actual)
+                    foreach (var rs in new[] { null, residual })
                     {
-                        DirectConv.StoreScalar(a, p, block, pb, relu, e, plane);
-                        DirectConv.Store(a, p, block, pb, relu, y, plane);
+                        var expected = new float[block * plane];
+                        var actual = new float[block * plane];
+                        Array.Fill(expected, -7f);
+                        Array.Fill(actual, -7f);
+                        fixed (float* a = acc, pb = bs, pr = rs, e = expected, y = actual)
+                        {
+                            DirectConv.StoreScalar(a, p, block, pb, relu, e, plane, pr);
+                            DirectConv.Store(a, p, block, pb, relu, y, plane, pr);
+                        }
+                        Assert.Equal(expected, actual);
                     }
-                    Assert.Equal(expected, actual);
-                }
     }
 
     [Fact]
