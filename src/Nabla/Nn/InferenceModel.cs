@@ -6,9 +6,10 @@ namespace Nabla.Nn;
 /// <summary>
 /// A model prepared once for inference (<see cref="Module.ForInference"/>): batch norm folded into the
 /// convolution or linear layer before it, ReLU applied as the convolution writes its output, the
-/// weights re-laid once (a convolution's Winograd filter transform, or its weights with the bias
-/// appended) instead of on every call, and a residual block's add and ReLU in one pass. Its outputs
-/// equal <c>model.Eval().Forward(x)</c> up to float rounding (about 1e-6 relative).
+/// weights re-laid once (a convolution's Winograd filter transform, its direct kernels' blocks, or its
+/// weights with the bias appended) instead of on every call, and a residual block's add and ReLU applied
+/// as its second convolution writes. Its outputs equal <c>model.Eval().Forward(x)</c> up to float
+/// rounding (about 1e-6 relative).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -214,7 +215,12 @@ internal static class InferencePlanner
     }
 }
 
-/// <summary>A convolution with its batch norm folded in, its ReLU fused, and its weights re-laid once per input geometry.</summary>
+/// <summary>
+/// A convolution with its batch norm folded in, its ReLU fused, and its weights re-laid once per input
+/// geometry. Each call takes the fastest path that fits: <see cref="DirectConv"/> for strided and 1x1
+/// convolutions (and for the rest at small batches while the cores are apart), Winograd for 3x3 stride 1,
+/// else im2col + GEMM.
+/// </summary>
 internal sealed class FoldedConv
 {
     readonly float[] _w, _b;
