@@ -5,7 +5,7 @@ namespace Nabla.Kernels;
 
 /// <summary>
 /// Direct convolution for inference, split the way ONNX Runtime's MLAS splits its NCHWc convolution:
-/// one parallel job per layer, each thread a contiguous range of (image, block of output channels,
+/// one parallel job per layer, each thread a contiguous range of (block of output channels, image,
 /// output row), computing its outputs straight from the input into registers, with no intermediate
 /// buffer beside a zero-padded copy of the input. A kernel holds P pixels of an output row times
 /// 32 or 64 output channels in registers (<see cref="Kernel"/>), broadcasting each input value against
@@ -51,8 +51,9 @@ internal static unsafe partial class DirectConv
     /// <summary>
     /// Whether the inference path computes this convolution directly: strided and 1x1 convolutions at any
     /// batch (faster than im2col + GEMM wherever the cores are: ResNet-18 +3.4% at batch 1 and +1.7-3.2% at
-    /// batch 32 with the cores together, ResNet-8 level at batch 256), other shapes at batches up to <see cref="MaxBatch"/> only while the cores are
-    /// apart (<see cref="CorePlacement"/>); with them together, Winograd's fewer multiplications win.
+    /// batch 32 with the cores together, ResNet-8 level at batch 256), other shapes at batches up to
+    /// <see cref="MaxBatch"/> only while the cores are apart (<see cref="CorePlacement"/>); with them
+    /// together, Winograd's fewer multiplications win.
     /// </summary>
     public static bool Chooses(in ConvShape s) =>
         Enabled && Vector512.IsHardwareAccelerated && Accepts(s)
@@ -107,6 +108,7 @@ internal static unsafe partial class DirectConv
         float[]? residual = null)
     {
         if (!Accepts(s)) throw new ArgumentException($"DirectConv: unsupported convolution {s}");
+        if (nv is not (2 or 4) || s.O % (16 * nv) != 0) throw new ArgumentException($"DirectConv: {nv} vectors of 16 do not tile {s.O} output channels");
         if (packed.Length != s.O * s.C * s.KH * s.KW) throw new ArgumentException($"DirectConv: {packed.Length} packed weights for {s}");
         if (sourceH < 1 || sourceW < 1 || x.Length < (long)s.N * s.C * sourceH * sourceW || y.Length < (long)s.N * s.O * s.OH * s.OW)
             throw new ArgumentException($"DirectConv: {x.Length} inputs of {sourceH} x {sourceW} or {y.Length} outputs for {s}");

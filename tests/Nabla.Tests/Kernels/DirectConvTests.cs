@@ -202,6 +202,9 @@ public unsafe class DirectConvTests
         Assert.False(DirectConv.Accepts(new ConvShape(1, 8, 9, 9, 32, 3, 3, 3, 3, 1, 1, 1, 1, 1)));  // stride 3
         var s = new ConvShape(1, 8, 9, 9, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         Assert.Throws<ArgumentException>(() => DirectConv.Forward(s, new float[8 * 81], new float[48 * 8 * 9], 2, null, new float[48 * 81], false));
+        var s96 = s with { O = 96 }; // 3 blocks of 32, not a whole number of 64
+        Assert.Throws<ArgumentException>(() => DirectConv.Forward(s96, new float[8 * 81], new float[96 * 8 * 9], 4, null, new float[96 * 81], false));
+        Assert.Throws<ArgumentException>(() => DirectConv.Forward(s96, new float[8 * 81], new float[96 * 8 * 9], 3, null, new float[96 * 81], false));
     }
 
     [Fact]
