@@ -56,29 +56,37 @@ internal static class CorePlacement
 
     /// <summary>
     /// Nanoseconds per round trip of a cache line between this thread and a worker of the pool, or NaN when no
-    /// worker took part within a millisecond (the pool busy with another caller, or the worker descheduled).
+    /// worker took part within a millisecond (the pool busy with another caller, or the worker descheduled), when
+    /// the trips took over <see cref="MaxProbeMs"/> in all (a core shared with another program), or when a worker
+    /// rather than this thread took the first chunk.
     /// </summary>
     public static double RoundTripNs()
     {
         if (Threading.SerialOnThisThread) return double.NaN;
         lock (s_probe)
         {
-            s_probe.Reset();
+            s_probe.Reset(Environment.CurrentManagedThreadId);
             WorkerPool.Run(s_probe, 2, 2);
             return s_probe.Ns;
         }
     }
 
+    /// <summary>The longest a probe may take: 1,000 round trips take 0.1-0.5 ms on two free cores.</summary>
+    internal const double MaxProbeMs = 5;
+
     /// <summary>Chunk 0 (the caller's) and chunk 1 (a worker's) pass a counter back and forth.</summary>
     sealed class PingPong : IParallelJob
     {
-        readonly long[] _line = new long[48]; // the state at [8] and the counter at [24], on cache lines of their own
+        // The state at [8] (0 waiting, 1 both there, -1 given up) and the counter at [24], on cache lines of their own.
+        readonly long[] _line = new long[48];
+        int _caller;
         public double Ns;
 
-        public void Reset()
+        public void Reset(int caller)
         {
             Volatile.Write(ref _line[8], 0);
             Volatile.Write(ref _line[24], 0);
+            _caller = caller;
             Ns = double.NaN;
         }
 
@@ -88,13 +96,21 @@ internal static class CorePlacement
             ref long counter = ref _line[24];
             if (chunk == 1)
             {
-                // Arrive, unless the caller has given up (then it may be this very thread running both chunks).
+                // Arrive, unless chunk 0 has given up (then it may be this very thread running both chunks).
                 if (Interlocked.CompareExchange(ref state, 1, 0) != 0) return;
                 for (long i = 1; i < 2 * Trips; i += 2)
                 {
-                    while (Volatile.Read(ref counter) != i) { }
+                    while (Volatile.Read(ref counter) != i)
+                        if (Volatile.Read(ref state) < 0) return;
                     Volatile.Write(ref counter, i + 1);
                 }
+                return;
+            }
+            // Only the caller's core is measured: a worker that took the first chunk (more than two threads) gives up.
+            if (Environment.CurrentManagedThreadId != _caller)
+            {
+                if (Interlocked.CompareExchange(ref state, -1, 0) == 0) return;
+                Volatile.Write(ref state, -1);
                 return;
             }
             long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 1000;
@@ -104,10 +120,18 @@ internal static class CorePlacement
                 if (Stopwatch.GetTimestamp() > deadline && Interlocked.CompareExchange(ref state, -1, 0) == 0) return;
             }
             long t0 = Stopwatch.GetTimestamp();
+            deadline = t0 + (long)(MaxProbeMs * 1e-3 * Stopwatch.Frequency);
             for (long i = 0; i < 2 * Trips; i += 2)
             {
                 Volatile.Write(ref counter, i + 1);
-                while (Volatile.Read(ref counter) != i + 2) { }
+                for (int spins = 0; Volatile.Read(ref counter) != i + 2; spins++)
+                {
+                    if ((spins & 1023) == 1023 && Stopwatch.GetTimestamp() > deadline)
+                    {
+                        Volatile.Write(ref state, -1); // the worker stops waiting too
+                        return;
+                    }
+                }
             }
             Ns = (double)(Stopwatch.GetTimestamp() - t0) / Stopwatch.Frequency / Trips * 1e9;
         }

@@ -40,10 +40,11 @@ internal static unsafe partial class DirectConv
 
     /// <summary>
     /// Whether the direct kernels compute this convolution: one group, no dilation, the same stride (1 or 2)
-    /// both ways, and output channels a multiple of 32.
+    /// both ways, output channels a multiple of 32, and a padded input at least as large as the kernel.
     /// </summary>
     public static bool Accepts(in ConvShape s) =>
-        s.G == 1 && s.DH == 1 && s.DW == 1 && s.SH == s.SW && s.SH is 1 or 2 && s.O % 32 == 0 && s.OH > 0 && s.OW > 0;
+        s.G == 1 && s.DH == 1 && s.DW == 1 && s.SH == s.SW && s.SH is 1 or 2 && s.O % 32 == 0
+        && s.H + 2 * s.PH >= s.KH && s.W + 2 * s.PW >= s.KW;
 
     /// <summary>The largest batch whose 3x3 stride-1 convolutions run directly while the cores are apart (larger ones split over images).</summary>
     internal const int MaxBatch = 4;
@@ -114,12 +115,19 @@ internal static unsafe partial class DirectConv
             throw new ArgumentException($"DirectConv: {x.Length} inputs of {sourceH} x {sourceW} or {y.Length} outputs for {s}");
         if (residual is not null && residual.Length < (long)s.N * s.O * s.OH * s.OW)
             throw new ArgumentException($"DirectConv: {residual.Length} residual values for {s}");
+        if (bias is not null && bias.Length < s.O) throw new ArgumentException($"DirectConv: {bias.Length} biases for {s.O} output channels");
         fixed (float* px = x, pw = packed, pb = bias, py = y, pr = residual)
         {
             var job = t_job ??= new Job();
             job.Set(s, px, sourceH, sourceW, pw, nv, pb, py, relu || residual is not null, pr);
-            WorkerPool.Run(job, Threading.NumThreads, Threading.NumThreads);
-            job.Clear();
+            try
+            {
+                WorkerPool.Run(job, Threading.NumThreads, Threading.NumThreads);
+            }
+            finally
+            {
+                job.Clear();
+            }
         }
     }
 
@@ -223,11 +231,14 @@ internal static unsafe partial class DirectConv
             // With the input channels in slices, the partial sums of up to Span rows wait in scratch while the
             // slices go by (each slice's weights then serve all of them from L2).
             Span = sliced ? Math.Min(s.OH, Math.Max(1, MaxPartialFloats / (tilesPerRow * tile))) : s.OH;
-            Partial = Scratch.Get(sliced ? (long)Span * tilesPerRow * tile : tile);
             // The input rows the range reads, zero-padded, in this thread's own memory: no other pass over the
-            // input, and no hand-over between the cores beyond reading the previous layer's output.
+            // input, and no hand-over between the cores beyond reading the previous layer's output. Both in the
+            // thread's scratch (a tile is a multiple of 16 floats, so the rows start 64-byte aligned).
+            long partial = sliced ? (long)Span * tilesPerRow * tile : tile;
             bool padded = s.PH > 0 || s.PW > 0 || sourceH != s.H || sourceW != s.W;
-            _own = padded ? Scratch.GetSecond((long)s.C * ((Span - 1) * s.SH + s.KH) * (s.W + 2 * s.PW)) : null;
+            long own = padded ? (long)s.C * ((Span - 1) * s.SH + s.KH) * (s.W + 2 * s.PW) : 0;
+            Partial = Scratch.Get(partial + own);
+            _own = padded ? Partial + partial : null;
             _image = -1;
         }
 

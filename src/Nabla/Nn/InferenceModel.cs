@@ -227,8 +227,11 @@ internal sealed class FoldedConv
     readonly int _o, _c, _kh, _kw, _groups;
     readonly (int H, int W) _stride, _padding, _dilation;
     readonly bool _relu, _pool;
-    float[]? _winograd, _withBias, _direct;
-    int _directVectors;
+    float[]? _winograd, _withBias;
+    DirectWeights? _direct;
+
+    /// <summary>The weights packed for <see cref="DirectConv"/> with so many vectors, swapped as one reference.</summary>
+    sealed record DirectWeights(float[] Packed, int Vectors);
     Gemm.Packed[]? _winogradPacked, _winogradRows;
     readonly Conv2dKernel.PackedConvWeights _packed = new();
 
@@ -264,11 +267,13 @@ internal sealed class FoldedConv
 
     Tensor Run(Tensor x, Tensor? residual)
     {
+        if (residual is not null && _relu) throw new InvalidOperationException("FoldedConv: a convolution with its own ReLU takes no residual");
         if (x.Rank != 4 || x.Shape[1] != _c)
             throw new ShapeException("conv2d", $"input of shape (N, {_c}, H, W)", x.ShapeString);
         var s = new ConvShape(x.Shape[0], _c, x.Shape[2], x.Shape[3], _o, _kh, _kw, _stride.H, _stride.W, _padding.H, _padding.W,
             _dilation.H, _dilation.W, _groups);
-        if (s.OH < 1 || s.OW < 1)
+        // Not OH < 1 alone: C#'s division rounds (H + 2P - K) / S toward zero, so a stride-2 window one row too tall still gives OH = 1.
+        if (s.H + 2 * s.PH < s.DH * (s.KH - 1) + 1 || s.W + 2 * s.PW < s.DW * (s.KW - 1) + 1)
             throw new ShapeException("conv2d", $"a padded input at least as large as the kernel ({_kh} x {_kw})", x.ShapeString);
         if (_pool && (s.OH < 2 || s.OW < 2))
             throw new ShapeException("max_pool2d", "an input of at least 2 x 2 for its 2 x 2 window", $"a convolution output of {s.OH} x {s.OW}");
@@ -283,7 +288,6 @@ internal sealed class FoldedConv
         }
         if (residual is not null)
         {
-            if (_relu) throw new InvalidOperationException("FoldedConv: a convolution with its own ReLU takes no residual");
             var h = Run(x, null);
             var hs = h.Span;
             Activation.AddRelu(hs, residual.Data, hs);
@@ -348,8 +352,9 @@ internal sealed class FoldedConv
     void RunDirect(in ConvShape s, Tensor x, Tensor y, Tensor? residual)
     {
         int nv = DirectConv.Vectors(s);
-        if (_direct is null || _directVectors != nv) (_direct, _directVectors) = (DirectConv.Pack(s, _w, nv), nv);
-        DirectConv.Forward(s, x.Storage, _direct, nv, _b, y.Storage, _relu, x.Shape[2], x.Shape[3], residual?.Storage);
+        var direct = _direct;
+        if (direct is null || direct.Vectors != nv) _direct = direct = new DirectWeights(DirectConv.Pack(s, _w, nv), nv);
+        DirectConv.Forward(s, x.Storage, direct.Packed, nv, _b, y.Storage, _relu, x.Shape[2], x.Shape[3], residual?.Storage);
     }
 
     /// <summary>The Winograd filter transform (it depends on the weights and channel counts only), packed for the GEMM.</summary>

@@ -200,11 +200,16 @@ public unsafe class DirectConvTests
         Assert.False(DirectConv.Accepts(new ConvShape(1, 8, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2)));  // groups
         Assert.False(DirectConv.Accepts(new ConvShape(1, 8, 9, 9, 32, 3, 3, 2, 1, 1, 1, 1, 1, 1)));  // unequal strides
         Assert.False(DirectConv.Accepts(new ConvShape(1, 8, 9, 9, 32, 3, 3, 3, 3, 1, 1, 1, 1, 1)));  // stride 3
+        var tooSmall = new ConvShape(1, 8, 2, 2, 32, 3, 3, 2, 2, 0, 0, 1, 1, 1);                    // (2 - 3) / 2 rounds to 0: OH = 1
+        Assert.Equal(1, tooSmall.OH);
+        Assert.False(DirectConv.Accepts(tooSmall));
         var s = new ConvShape(1, 8, 9, 9, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         Assert.Throws<ArgumentException>(() => DirectConv.Forward(s, new float[8 * 81], new float[48 * 8 * 9], 2, null, new float[48 * 81], false));
         var s96 = s with { O = 96 }; // 3 blocks of 32, not a whole number of 64
         Assert.Throws<ArgumentException>(() => DirectConv.Forward(s96, new float[8 * 81], new float[96 * 8 * 9], 4, null, new float[96 * 81], false));
         Assert.Throws<ArgumentException>(() => DirectConv.Forward(s96, new float[8 * 81], new float[96 * 8 * 9], 3, null, new float[96 * 81], false));
+        var s32 = s with { O = 32 };
+        Assert.Throws<ArgumentException>(() => DirectConv.Forward(s32, new float[8 * 81], new float[32 * 8 * 9], 2, new float[31], new float[32 * 81], false));
     }
 
     [Fact]
@@ -225,6 +230,25 @@ public unsafe class DirectConvTests
         var job = new NestedProbe();
         WorkerPool.Run(job, 2, 2);
         Assert.True(job.Nested is double v && (double.IsNaN(v) || v > 0));
+        // More workers than the probe's two chunks, still spinning from a job just before: a worker may take
+        // chunk 0 (then it gives up, NaN), never a wrong measure or a hang.
+        int threads = Threading.NumThreads;
+        try
+        {
+            Threading.NumThreads = 3;
+            var s = new ConvShape(1, 8, 12, 12, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1);
+            var (x, w, b) = Inputs(s, 3);
+            for (int i = 0; i < 20; i++)
+            {
+                Direct(s, x, w, b, relu: false);
+                double r = CorePlacement.RoundTripNs();
+                Assert.True(double.IsNaN(r) || r is > 0 and < CorePlacement.MaxProbeMs * 1e6 / CorePlacement.Trips * 2, $"round trip {r} ns");
+            }
+        }
+        finally
+        {
+            Threading.NumThreads = threads;
+        }
     }
 
     sealed class NestedProbe : IParallelJob

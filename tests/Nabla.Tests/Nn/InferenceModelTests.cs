@@ -185,6 +185,8 @@ public class InferenceModelTests
         var e = Assert.Throws<ShapeException>(() => fast.Forward(Tensor.Zeros(4, 5)));
         Assert.Contains("input of shape (N, 3)", e.Message);
         Assert.Throws<ShapeException>(() => new Conv2d(3, 4, 5).ForInference(3, 2, 2));
+        // (2 - 3) / 2 + 1 is 1 in integer division: the window check must not rest on the output size.
+        Assert.Throws<ShapeException>(() => new Conv2d(8, 32, 3, stride: 2).ForInference(8, 2, 2));
         Assert.Throws<ArgumentException>(() => lin.ForInference(0));
     }
 }
