@@ -155,34 +155,27 @@ internal static class InferenceFolding
         readonly int[] _shape = [.. w.Shape];
         readonly Dictionary<Window, FoldedConv> _byWindow = [];
 
-        public Tensor Run(Tensor x)
+        public Tensor Run(Tensor x) => Apply(x, null)!;
+
+        /// <summary>ReLU(conv(x) + residual), or null when the residual is not of the output's shape.</summary>
+        public Tensor? RunAddRelu(Tensor x, Tensor residual) => Apply(x, residual);
+
+        Tensor? Apply(Tensor x, Tensor? residual)
         {
             var window = _geometry.Resolve(info, x, (_shape[2], _shape[3]), oneD: false, ceil: false);
+            if (residual is not null && (residual.Rank != 4 || residual.Shape[0] != x.Shape[0] || residual.Shape[1] != _shape[0]
+                || (residual.Shape[2], residual.Shape[3]) != window.Output))
+                return null;
             if (window.PadBegin != window.PadEnd)
             {
                 // The direct kernels pad as they read; the other paths take x padded first.
-                var start = Conv(window with { PadEnd = window.PadBegin });
-                if (start.RunDirectPaddedMoreAtEnd(x, window.PadEnd.H - window.PadBegin.H, window.PadEnd.W - window.PadBegin.W) is { } y) return y;
-                x = x.Pad([window.PadBegin.W, window.PadEnd.W, window.PadBegin.H, window.PadEnd.H]);
-                window = window with { PadBegin = (0, 0), PadEnd = (0, 0) };
-            }
-            return Conv(window).Run(x);
-        }
-
-        /// <summary>ReLU(conv(x) + residual), or null when the residual is not of the output's shape.</summary>
-        public Tensor? RunAddRelu(Tensor x, Tensor residual)
-        {
-            var window = _geometry.Resolve(info, x, (_shape[2], _shape[3]), oneD: false, ceil: false);
-            if (window.PadBegin != window.PadEnd)
-            {
                 var start = Conv(window with { PadEnd = window.PadBegin });
                 if (start.RunDirectPaddedMoreAtEnd(x, window.PadEnd.H - window.PadBegin.H, window.PadEnd.W - window.PadBegin.W, residual) is { } y) return y;
                 x = x.Pad([window.PadBegin.W, window.PadEnd.W, window.PadBegin.H, window.PadEnd.H]);
                 window = window with { PadBegin = (0, 0), PadEnd = (0, 0) };
             }
-            if (residual.Rank != 4 || residual.Shape[0] != x.Shape[0] || residual.Shape[1] != _shape[0] || (residual.Shape[2], residual.Shape[3]) != window.Output)
-                return null;
-            return Conv(window).RunAddRelu(x, residual);
+            var conv = Conv(window);
+            return residual is null ? conv.Run(x) : conv.RunAddRelu(x, residual);
         }
 
         /// <summary>The folded convolution for a window with equal pads before and after, made once per window.</summary>

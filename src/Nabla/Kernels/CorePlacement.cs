@@ -25,11 +25,7 @@ internal static class CorePlacement
 
     static long s_next;
     static bool s_apart;
-    static double s_lastNs = double.NaN;
     static readonly PingPong s_probe = new();
-
-    /// <summary>The last probe's round trip in nanoseconds (NaN before the first, or when no worker answered).</summary>
-    public static double LastRoundTripNs => s_lastNs;
 
     /// <summary>For tests: the verdict to give instead of probing (null: probe).</summary>
     internal static bool? Override { get; set; }
@@ -46,7 +42,6 @@ internal static class CorePlacement
             {
                 Volatile.Write(ref s_next, now + (long)(MaxAgeSeconds * Stopwatch.Frequency));
                 double ns = RoundTripNs();
-                s_lastNs = ns;
                 // No answer in time (a worker busy elsewhere or descheduled): keep the last verdict.
                 if (!double.IsNaN(ns)) s_apart = ns > ApartNs;
             }

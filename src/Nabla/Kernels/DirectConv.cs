@@ -108,14 +108,21 @@ internal static unsafe partial class DirectConv
     public static void Forward(in ConvShape s, float[] x, float[] packed, int nv, float[]? bias, float[] y, bool relu, int sourceH, int sourceW,
         float[]? residual = null)
     {
-        if (!Accepts(s)) throw new ArgumentException($"DirectConv: unsupported convolution {s}");
-        if (nv is not (2 or 4) || s.O % (16 * nv) != 0) throw new ArgumentException($"DirectConv: {nv} vectors of 16 do not tile {s.O} output channels");
-        if (packed.Length != s.O * s.C * s.KH * s.KW) throw new ArgumentException($"DirectConv: {packed.Length} packed weights for {s}");
-        if (sourceH < 1 || sourceW < 1 || x.Length < (long)s.N * s.C * sourceH * sourceW || y.Length < (long)s.N * s.O * s.OH * s.OW)
-            throw new ArgumentException($"DirectConv: {x.Length} inputs of {sourceH} x {sourceW} or {y.Length} outputs for {s}");
-        if (residual is not null && residual.Length < (long)s.N * s.O * s.OH * s.OW)
-            throw new ArgumentException($"DirectConv: {residual.Length} residual values for {s}");
-        if (bias is not null && bias.Length < s.O) throw new ArgumentException($"DirectConv: {bias.Length} biases for {s.O} output channels");
+        if (!Accepts(s))
+            throw new ArgumentException("DirectConv: expected one group, no dilation, equal strides of 1 or 2, output channels a multiple of 32 " +
+                $"and a padded input at least the kernel's size; got {s}", nameof(s));
+        if (nv is not (2 or 4) || s.O % (16 * nv) != 0)
+            throw new ArgumentException($"DirectConv: expected 2 or 4 vectors of 16 that tile the {s.O} output channels; got {nv}", nameof(nv));
+        if (packed.Length != s.O * s.C * s.KH * s.KW)
+            throw new ArgumentException($"DirectConv: expected {s.O * s.C * s.KH * s.KW} packed weights (O C KH KW); got {packed.Length}", nameof(packed));
+        long inputs = (long)s.N * s.C * sourceH * sourceW, outputs = (long)s.N * s.O * s.OH * s.OW;
+        if (sourceH < 1 || sourceW < 1 || x.Length < inputs)
+            throw new ArgumentException($"DirectConv: expected at least {inputs} inputs ({s.N} x {s.C} x {sourceH} x {sourceW}, sizes positive); got {x.Length}", nameof(x));
+        if (y.Length < outputs) throw new ArgumentException($"DirectConv: expected room for {outputs} outputs; got {y.Length}", nameof(y));
+        if (residual is not null && residual.Length < outputs)
+            throw new ArgumentException($"DirectConv: expected {outputs} residual values, laid out as the output; got {residual.Length}", nameof(residual));
+        if (bias is not null && bias.Length < s.O)
+            throw new ArgumentException($"DirectConv: expected {s.O} biases, one per output channel; got {bias.Length}", nameof(bias));
         fixed (float* px = x, pw = packed, pb = bias, py = y, pr = residual)
         {
             var job = t_job ??= new Job();
@@ -141,7 +148,7 @@ internal static unsafe partial class DirectConv
     {
         ConvShape _s;
         float* _x, _w, _bias, _y, _residual;
-        int _nv, _pixels, _slice, _sourceH, _sourceW;
+        int _nv, _pixels, _slice, _sourceH, _sourceW, _tilesPerRow;
         bool _relu;
 
         public void Set(in ConvShape s, float* x, int sourceH, int sourceW, float* w, int nv, float* bias, float* y, bool relu, float* residual)
@@ -153,6 +160,7 @@ internal static unsafe partial class DirectConv
             _bias = bias;
             _y = y;
             _pixels = Pixels(s.OW, nv);
+            _tilesPerRow = (s.OW + _pixels - 1) / _pixels;
             _slice = SliceChannels(s, nv);
         }
 
@@ -165,7 +173,7 @@ internal static unsafe partial class DirectConv
         {
             ref readonly var s = ref _s;
             int blocks = s.O / (16 * _nv), rows = s.N * s.OH;
-            var range = new RangeState(s, _nv, _slice, _pixels, _sourceH, _sourceW);
+            var range = new RangeState(s, _slice < s.C, _tilesPerRow * _pixels * 16 * _nv, _sourceH, _sourceW);
             long items = (long)blocks * rows;
             long i0 = items * chunk / chunks, i1 = items * (chunk + 1) / chunks;
             for (long i = i0; i < i1;)
@@ -184,10 +192,13 @@ internal static unsafe partial class DirectConv
         void Rows(ref RangeState range, int ob, int n, int r0, int r1)
         {
             ref readonly var s = ref _s;
-            int block = 16 * _nv, taps = s.KH * s.KW;
-            int tilesPerRow = (s.OW + _pixels - 1) / _pixels, tile = _pixels * block;
+            int block = 16 * _nv, taps = s.KH * s.KW, tile = _pixels * block;
             long planeOut = (long)s.OH * s.OW;
             bool sliced = _slice < s.C;
+            // Every tile of a row has _pixels pixels but perhaps the last.
+            int lastPixels = s.OW - (_tilesPerRow - 1) * _pixels;
+            var kernel = Kernel(_pixels, _nv, s.SW);
+            var lastKernel = Kernel(lastPixels, _nv, s.SW);
             float* bBlock = _bias == null ? null : _bias + ob * block;
             float* xImage = range.Input(s, _x, n, r0, r1, out long planeIn, out int rowStride, out int rowBase);
             long outImage = ((long)n * s.O + (long)ob * block) * planeOut;
@@ -201,12 +212,13 @@ internal static unsafe partial class DirectConv
                 {
                     float* xRow = xImage + c0 * planeIn + (long)(r * s.SH - rowBase) * rowStride;
                     float* yRow = yImage + (long)r * s.OW, rRow = rImage == null ? null : rImage + (long)r * s.OW;
-                    for (int t = 0; t < tilesPerRow; t++)
+                    for (int t = 0; t < _tilesPerRow; t++)
                     {
-                        int ow0 = t * _pixels, p = Math.Min(_pixels, s.OW - ow0);
-                        float* a = sliced ? range.Partial + ((long)(r - r0) * tilesPerRow + t) * tile : range.Partial;
-                        Kernel(p, _nv, s.SW)(xRow + ow0 * s.SW, (nint)planeIn, rowStride, cc, s.KH, s.KW, wSlice, a, c0 > 0);
-                        if (last) Store(a, p, block, bBlock, _relu, yRow + ow0, planeOut, rRow == null ? null : rRow + ow0);
+                        int ow0 = t * _pixels;
+                        bool tail = t == _tilesPerRow - 1;
+                        float* a = sliced ? range.Partial + ((long)(r - r0) * _tilesPerRow + t) * tile : range.Partial;
+                        (tail ? lastKernel : kernel)(xRow + ow0 * s.SW, (nint)planeIn, rowStride, cc, s.KH, s.KW, wSlice, a, c0 > 0);
+                        if (last) Store(a, tail ? lastPixels : _pixels, block, bBlock, _relu, yRow + ow0, planeOut, rRow == null ? null : rRow + ow0);
                     }
                 }
             }
@@ -223,18 +235,21 @@ internal static unsafe partial class DirectConv
         readonly int _sourceH, _sourceW;
         int _image, _row0, _rows;
 
-        public RangeState(in ConvShape s, int nv, int slice, int pixels, int sourceH, int sourceW)
+        /// <param name="s">The convolution.</param>
+        /// <param name="sliced">Whether its input channels come in slices.</param>
+        /// <param name="rowFloats">The partial sums of one output row of a block (its tiles).</param>
+        /// <param name="sourceH">The input's rows.</param>
+        /// <param name="sourceW">The input's columns.</param>
+        public RangeState(in ConvShape s, bool sliced, int rowFloats, int sourceH, int sourceW)
         {
             (_sourceH, _sourceW) = (sourceH, sourceW);
-            int block = 16 * nv, tilesPerRow = (s.OW + pixels - 1) / pixels, tile = pixels * block;
-            bool sliced = slice < s.C;
             // With the input channels in slices, the partial sums of up to Span rows wait in scratch while the
             // slices go by (each slice's weights then serve all of them from L2).
-            Span = sliced ? Math.Min(s.OH, Math.Max(1, MaxPartialFloats / (tilesPerRow * tile))) : s.OH;
+            Span = sliced ? Math.Min(s.OH, Math.Max(1, MaxPartialFloats / rowFloats)) : s.OH;
             // The input rows the range reads, zero-padded, in this thread's own memory: no other pass over the
             // input, and no hand-over between the cores beyond reading the previous layer's output. Both in the
             // thread's scratch (a tile is a multiple of 16 floats, so the rows start 64-byte aligned).
-            long partial = sliced ? (long)Span * tilesPerRow * tile : tile;
+            long partial = sliced ? (long)Span * rowFloats : rowFloats;
             bool padded = s.PH > 0 || s.PW > 0 || sourceH != s.H || sourceW != s.W;
             long own = padded ? (long)s.C * ((Span - 1) * s.SH + s.KH) * (s.W + 2 * s.PW) : 0;
             Partial = Scratch.Get(partial + own);

@@ -213,13 +213,10 @@ public static unsafe class Gemm
             ScaleC(m, j1 - j0, beta, c + j0, ldc);
             return;
         }
-        float* pp = packedB.Data;
-        {
-            var job = t_job ??= new GemmJob();
-            job.Set(transA, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, Selected);
-            job.PackedB = pp;
-            job.Columns(j0, j1);
-        }
+        var job = t_job ??= new GemmJob();
+        job.Set(transA, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, Selected);
+        job.PackedB = packedB.Data;
+        job.Columns(j0, j1);
         GC.KeepAlive(packedB);
     }
 
@@ -241,13 +238,10 @@ public static unsafe class Gemm
             ScaleC(i1 - i0, n, beta, c + (long)i0 * ldc, ldc);
             return;
         }
-        float* pp = packedA.Data;
-        {
-            var job = t_job ??= new GemmJob();
-            job.Set(false, false, m, n, k, alpha, null, 0, b, ldb, beta, c, ldc, Selected);
-            job.PackedA = pp;
-            job.Rows(i0, i1);
-        }
+        var job = t_job ??= new GemmJob();
+        job.Set(false, false, m, n, k, alpha, null, 0, b, ldb, beta, c, ldc, Selected);
+        job.PackedA = packedA.Data;
+        job.Rows(i0, i1);
         GC.KeepAlive(packedA);
     }
 

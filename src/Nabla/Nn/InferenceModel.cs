@@ -267,11 +267,11 @@ internal sealed class FoldedConv
 
     Tensor Run(Tensor x, Tensor? residual)
     {
-        if (residual is not null && _relu) throw new InvalidOperationException("FoldedConv: a convolution with its own ReLU takes no residual");
+        if (residual is not null && (_relu || _pool))
+            throw new InvalidOperationException("FoldedConv: a convolution with its own ReLU or pooling takes no residual");
         if (x.Rank != 4 || x.Shape[1] != _c)
             throw new ShapeException("conv2d", $"input of shape (N, {_c}, H, W)", x.ShapeString);
-        var s = new ConvShape(x.Shape[0], _c, x.Shape[2], x.Shape[3], _o, _kh, _kw, _stride.H, _stride.W, _padding.H, _padding.W,
-            _dilation.H, _dilation.W, _groups);
+        var s = Shape(x, 0, 0);
         // Not OH < 1 alone: C#'s division rounds (H + 2P - K) / S toward zero, so a stride-2 window one row too tall still gives OH = 1.
         if (s.H + 2 * s.PH < s.DH * (s.KH - 1) + 1 || s.W + 2 * s.PW < s.DW * (s.KW - 1) + 1)
             throw new ShapeException("conv2d", $"a padded input at least as large as the kernel ({_kh} x {_kw})", x.ShapeString);
@@ -285,13 +285,6 @@ internal sealed class FoldedConv
         {
             RunDirect(s, x, y, residual);
             return y;
-        }
-        if (residual is not null)
-        {
-            var h = Run(x, null);
-            var hs = h.Span;
-            Activation.AddRelu(hs, residual.Data, hs);
-            return h;
         }
         if (!_pool && WinogradConv.AcceptsTilesAsRows(s, WinogradConv.RowsMaxTiles))
         {
@@ -329,8 +322,15 @@ internal sealed class FoldedConv
             _withBias ??= s.Pointwise ? null : Conv2dKernel.WeightsWithBias(s, _w, _b);
             Conv2dKernel.ForwardGemm(s, x.Storage, _w, _b, _withBias, y.Storage, _relu, _pool, _packed);
         }
+        // The other kernels write the convolution; the residual's add and ReLU follow in one pass.
+        if (residual is not null) Activation.AddRelu(y.Span, residual.Data, y.Span);
         return y;
     }
+
+    /// <summary>The shape of this convolution on x, its input taken (moreH, moreW) larger at the end.</summary>
+    ConvShape Shape(Tensor x, int moreH, int moreW) =>
+        new(x.Shape[0], _c, x.Shape[2] + moreH, x.Shape[3] + moreW, _o, _kh, _kw, _stride.H, _stride.W, _padding.H, _padding.W,
+            _dilation.H, _dilation.W, _groups);
 
     /// <summary>
     /// The convolution of x padded by this convolution's padding at the start and by that plus
@@ -340,11 +340,11 @@ internal sealed class FoldedConv
     public Tensor? RunDirectPaddedMoreAtEnd(Tensor x, int moreH, int moreW, Tensor? residual = null)
     {
         if (_pool || x.Rank != 4 || x.Shape[1] != _c) return null;
-        var s = new ConvShape(x.Shape[0], _c, x.Shape[2] + moreH, x.Shape[3] + moreW, _o, _kh, _kw, _stride.H, _stride.W, _padding.H, _padding.W,
-            _dilation.H, _dilation.W, _groups);
+        var s = Shape(x, moreH, moreW);
         if (s.H < 1 || s.W < 1 || s.OH < 1 || s.OW < 1 || s.N == 0 || !DirectConv.Chooses(s)) return null;
-        var y = new Tensor([s.N, _o, s.OH, s.OW], clear: false);
-        if (residual is not null && !residual.SameShape(y)) return null;
+        int[] shape = [s.N, _o, s.OH, s.OW];
+        if (residual is not null && !residual.Shape.SequenceEqual(shape)) return null;
+        var y = new Tensor(shape, clear: false);
         RunDirect(s, x, y, residual);
         return y;
     }
